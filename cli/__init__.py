@@ -1,0 +1,1 @@
+"""The `nbpresign` command line."""

@@ -1,0 +1,3 @@
+from nbpresign.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,102 @@
+"""`nbpresign serve` and `nbpresign gateway`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from nbpresign.server import service, settings
+from nbpresign.server.urls import DEFAULT_URL_TEMPLATE, TemplateError
+
+Subparsers = Any  # argparse's _SubParsersAction is private
+
+
+def add_to(commands: Subparsers) -> None:
+    serve = commands.add_parser("serve", help="run the gRPC server and the AWS JSON gateway")
+    _add_listen_options(serve)
+    serve.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="where the database and signing keys live "
+        "(default: $NBPRESIGN_DATA_DIR or ~/.local/share/nbpresign)",
+    )
+    serve.add_argument(
+        "--grpc-port",
+        type=int,
+        default=settings.DEFAULT_GRPC_PORT,
+        help="gRPC port (default: %(default)s)",
+    )
+    serve.add_argument("--region", default=settings.DEFAULT_REGION, help="region in ARNs and URLs")
+    serve.add_argument("--account-id", default=settings.DEFAULT_ACCOUNT_ID, help="account in ARNs")
+    serve.add_argument(
+        "--url-template",
+        default=DEFAULT_URL_TEMPLATE,
+        help="where notebooks are reached; placeholders {name}, {region}, {port} "
+        "(default: %(default)s)",
+    )
+    serve.set_defaults(run=_serve)
+
+    gateway = commands.add_parser(
+        "gateway", help="run only the AWS JSON gateway, in front of a remote core"
+    )
+    _add_listen_options(gateway)
+    gateway.add_argument(
+        "--core", required=True, metavar="HOST:PORT", help="the core's gRPC address"
+    )
+    gateway.set_defaults(run=_gateway)
+
+
+def _add_listen_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host", default=settings.DEFAULT_HOST, help="address to listen on (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--http-port",
+        type=int,
+        default=settings.DEFAULT_HTTP_PORT,
+        help="AWS JSON gateway port (default: %(default)s)",
+    )
+
+
+def _announce(endpoints: service.Endpoints) -> None:
+    print(f"nbpresign: gRPC on {endpoints.grpc}", flush=True)
+    print(f"nbpresign: AWS JSON gateway on {endpoints.http}", flush=True)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    options = settings.Settings(
+        data_dir=args.data_dir or settings.default_data_dir(),
+        host=args.host,
+        grpc_port=args.grpc_port,
+        http_port=args.http_port,
+        region=args.region,
+        account_id=args.account_id,
+        url_template=args.url_template,
+    )
+    try:
+        asyncio.run(service.run(options, on_ready=_announce))
+    except (OSError, TemplateError) as exc:
+        print(f"nbpresign: cannot start: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _gateway(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    options = settings.Settings(host=args.host, http_port=args.http_port)
+    try:
+        asyncio.run(service.run_gateway(options, args.core, on_ready=_announce))
+    except OSError as exc:
+        print(f"nbpresign: cannot start: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,72 @@
+"""The aiohttp application: POST / with X-Amz-Target, AWS JSON in and out.
+
+Every response carries x-amzn-RequestId; every failure, aiohttp's own refusals and
+unexpected exceptions included, leaves as an AWS JSON error through one error handler.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from aiohttp import web
+from nbpresign.server.context import CallContext, new_request_id
+from nbpresign.server.errors import ServiceError, internal_failure
+from nbpresign.server.gateway import marshal, router
+from nbpresign.server.gateway.errors import (
+    REQUEST_ID_HEADER,
+    ErrorHandler,
+    default_error_handler,
+    from_http_exception,
+)
+from nbpresign.server.gateway.transport import Transport
+from nbpresign.server.methods import Method
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BODY_BYTES = 64 * 1024  # the largest real request is a few hundred bytes
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def build_app(
+    routes: Mapping[str, Method],
+    transport: Transport,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    error_handler: ErrorHandler = default_error_handler,
+) -> web.Application:
+    @web.middleware
+    async def aws_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+        request_id = new_request_id()
+        request["request_id"] = request_id
+        try:
+            response = await handler(request)
+        except ServiceError as error:
+            return error_handler(error, request_id)
+        except web.HTTPException as exc:
+            return error_handler(from_http_exception(exc), request_id)
+        except Exception:
+            log.exception("request %s failed", request_id)
+            return error_handler(internal_failure(), request_id)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        return response
+
+    async def api(request: web.Request) -> web.Response:
+        method = router.resolve(routes, request.headers.get("X-Amz-Target"))
+        if request.content_type != marshal.CONTENT_TYPE:
+            raise marshal.serialization_error(
+                f"Content-Type must be {marshal.CONTENT_TYPE}, not '{request.content_type}'."
+            )
+        if request.content_length is not None and request.content_length > max_body_bytes:
+            raise from_http_exception(
+                web.HTTPRequestEntityTooLarge(max_body_bytes, request.content_length)
+            )
+        message = marshal.parse(await request.read(), method.input_type)
+        ctx = CallContext(source_ip=request.remote or "", request_id=request["request_id"])
+        result = await transport.call(method, message, ctx)
+        return web.Response(body=marshal.render(result), content_type=marshal.CONTENT_TYPE)
+
+    app = web.Application(middlewares=[aws_errors], client_max_size=max_body_bytes)
+    app.router.add_post("/", api)
+    return app

@@ -1,0 +1,176 @@
+"""NotebookInstanceService: the registry of notebook instances."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from grpc import StatusCode
+from nbpresign.server import pagination
+from nbpresign.server.clock import Clock
+from nbpresign.server.context import CallContext
+from nbpresign.server.errors import record_not_found, validation_error
+from nbpresign.server.instances import FAILED, IN_SERVICE, STOPPED, NotebookInstance
+from nbpresign.server.site import Site
+from nbpresign.server.storage import Cursor, DuplicateInstance, InstanceQuery, Storage
+from nbpresign.server.storage.base import SortColumn
+from nbpresign.v1 import notebook_instances_pb2 as pb
+
+DEFAULT_PAGE_SIZE = 100
+
+# ListNotebookInstances SortBy -> storage sort column.
+SORT_COLUMNS: dict[str, SortColumn] = {
+    "Name": "name",
+    "CreationTime": "creation_time",
+    "Status": "status",
+}
+
+# Which statuses each transition starts from, as in SageMaker.
+START_FROM = (STOPPED, FAILED)
+STOP_FROM = (IN_SERVICE,)
+DELETE_FROM = (STOPPED, FAILED)
+
+
+class NotebookInstanceService:
+    def __init__(self, storage: Storage, site: Site, clock: Clock) -> None:
+        self._storage = storage
+        self._site = site
+        self._clock = clock
+
+    async def RegisterNotebookInstance(
+        self, request: pb.RegisterNotebookInstanceRequest, ctx: CallContext
+    ) -> pb.RegisterNotebookInstanceResponse:
+        now = self._clock()
+        instance = NotebookInstance(
+            name=request.notebook_instance_name,
+            jupyter_url=request.jupyter_server_url,
+            jupyter_token=request.jupyter_token,
+            status=IN_SERVICE,
+            creation_time=now,
+            last_modified_time=now,
+        )
+        arn = self._site.arn(instance.name)
+        try:
+            await self._storage.add_instance(instance)
+        except DuplicateInstance:
+            raise validation_error(
+                f"Cannot create a duplicate Notebook Instance ({arn})",
+                status=StatusCode.ALREADY_EXISTS,
+            ) from None
+        return pb.RegisterNotebookInstanceResponse(notebook_instance_arn=arn)
+
+    async def DescribeNotebookInstance(
+        self, request: pb.DescribeNotebookInstanceRequest, ctx: CallContext
+    ) -> pb.DescribeNotebookInstanceResponse:
+        instance = await self._get(request.notebook_instance_name)
+        return pb.DescribeNotebookInstanceResponse(
+            notebook_instance_arn=self._site.arn(instance.name),
+            notebook_instance_name=instance.name,
+            notebook_instance_status=instance.status,
+            url=self._site.urls.display_url(instance.name),
+            creation_time=_timestamp(instance.creation_time),
+            last_modified_time=_timestamp(instance.last_modified_time),
+            jupyter_server_url=instance.jupyter_url,
+        )
+
+    async def ListNotebookInstances(
+        self, request: pb.ListNotebookInstancesRequest, ctx: CallContext
+    ) -> pb.ListNotebookInstancesResponse:
+        sort_by = SORT_COLUMNS[request.sort_by or "Name"]
+        descending = request.sort_order == "Descending"
+        sort_key = f"{sort_by}:{'desc' if descending else 'asc'}"
+        limit = request.max_results if request.HasField("max_results") else DEFAULT_PAGE_SIZE
+        query = InstanceQuery(
+            limit=limit + 1,  # one more than asked tells whether another page exists
+            sort_by=sort_by,
+            descending=descending,
+            after=pagination.decode(request.next_token, sort_key) if request.next_token else None,
+            name_contains=request.name_contains or None,
+            status_equals=request.status_equals or None,
+            created_before=_seconds(request, "creation_time_before"),
+            created_after=_seconds(request, "creation_time_after"),
+            modified_before=_seconds(request, "last_modified_time_before"),
+            modified_after=_seconds(request, "last_modified_time_after"),
+        )
+        found = await self._storage.list_instances(query)
+        page = found[:limit]
+        response = pb.ListNotebookInstancesResponse(
+            notebook_instances=[self._summary(i) for i in page]
+        )
+        if len(found) > limit:
+            response.next_token = pagination.encode(_cursor(page[-1], sort_by), sort_key)
+        return response
+
+    async def StartNotebookInstance(
+        self, request: pb.StartNotebookInstanceRequest, ctx: CallContext
+    ) -> pb.StartNotebookInstanceResponse:
+        await self._transition(request.notebook_instance_name, START_FROM, IN_SERVICE)
+        return pb.StartNotebookInstanceResponse()
+
+    async def StopNotebookInstance(
+        self, request: pb.StopNotebookInstanceRequest, ctx: CallContext
+    ) -> pb.StopNotebookInstanceResponse:
+        await self._transition(request.notebook_instance_name, STOP_FROM, STOPPED)
+        return pb.StopNotebookInstanceResponse()
+
+    async def DeleteNotebookInstance(
+        self, request: pb.DeleteNotebookInstanceRequest, ctx: CallContext
+    ) -> pb.DeleteNotebookInstanceResponse:
+        instance = await self._get(request.notebook_instance_name)
+        if not await self._storage.delete_instance(instance.key, allowed_from=DELETE_FROM):
+            raise await self._wrong_status(instance.key, DELETE_FROM)
+        return pb.DeleteNotebookInstanceResponse()
+
+    async def _get(self, name: str) -> NotebookInstance:
+        instance = await self._storage.get_instance(name.lower())
+        if instance is None:
+            raise record_not_found()
+        return instance
+
+    async def _transition(self, name: str, allowed_from: Collection[str], to: str) -> None:
+        instance = await self._get(name)
+        changed = await self._storage.change_status(
+            instance.key, allowed_from=allowed_from, to=to, now=self._clock()
+        )
+        if not changed:
+            raise await self._wrong_status(instance.key, allowed_from)
+
+    async def _wrong_status(self, key: str, allowed_from: Collection[str]) -> Exception:
+        # Re-read: the status may have changed since the caller's first look.
+        current = await self._get(key)
+        return validation_error(
+            f"Status ({current.status}) not in ([{', '.join(allowed_from)}])",
+            status=StatusCode.FAILED_PRECONDITION,
+        )
+
+    def _summary(self, instance: NotebookInstance) -> pb.NotebookInstanceSummary:
+        return pb.NotebookInstanceSummary(
+            notebook_instance_name=instance.name,
+            notebook_instance_arn=self._site.arn(instance.name),
+            notebook_instance_status=instance.status,
+            url=self._site.urls.display_url(instance.name),
+            creation_time=_timestamp(instance.creation_time),
+            last_modified_time=_timestamp(instance.last_modified_time),
+        )
+
+
+def _timestamp(seconds: float) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromNanoseconds(round(seconds * 1e9))
+    return stamp
+
+
+def _seconds(request: pb.ListNotebookInstancesRequest, field: str) -> float | None:
+    if not request.HasField(field):  # type: ignore[arg-type]
+        return None
+    stamp: Timestamp = getattr(request, field)
+    return stamp.ToNanoseconds() / 1e9
+
+
+def _cursor(instance: NotebookInstance, sort_by: SortColumn) -> Cursor:
+    values: dict[SortColumn, str | float] = {
+        "name": instance.key,
+        "creation_time": instance.creation_time,
+        "status": instance.status,
+    }
+    return Cursor(sort_value=values[sort_by], key=instance.key)

@@ -1,0 +1,37 @@
+"""Settings of a running service, with the defaults `nbpresign serve` documents."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbpresign.server.gateway.app import DEFAULT_MAX_BODY_BYTES
+from nbpresign.server.urls import DEFAULT_URL_TEMPLATE
+
+DEFAULT_HOST = "127.0.0.1"  # loopback: nothing is exposed until asked for
+DEFAULT_GRPC_PORT = 50051
+DEFAULT_HTTP_PORT = 8080
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT_ID = "000000000000"
+
+
+def default_data_dir() -> Path:
+    """$NBPRESIGN_DATA_DIR, else $XDG_DATA_HOME/nbpresign, else ~/.local/share/nbpresign."""
+    explicit = os.environ.get("NBPRESIGN_DATA_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "nbpresign"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=default_data_dir)
+    host: str = DEFAULT_HOST
+    grpc_port: int = DEFAULT_GRPC_PORT
+    http_port: int = DEFAULT_HTTP_PORT
+    region: str = DEFAULT_REGION
+    account_id: str = DEFAULT_ACCOUNT_ID
+    url_template: str = DEFAULT_URL_TEMPLATE
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES

@@ -1,0 +1,140 @@
+"""The embedded default: SQLite in the data directory, through aiosqlite."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Collection, Sequence
+from pathlib import Path
+
+import aiosqlite
+from nbpresign.server.instances import NotebookInstance
+from nbpresign.server.storage.base import DuplicateInstance, InstanceQuery
+
+DB_FILE_NAME = "nbpresign.sqlite3"
+
+# Schema versions, applied in order; PRAGMA user_version records how many ran.
+MIGRATIONS: Sequence[str] = (
+    """
+    CREATE TABLE notebook_instances (
+        key TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        jupyter_url TEXT NOT NULL,
+        jupyter_token TEXT NOT NULL,
+        status TEXT NOT NULL,
+        creation_time REAL NOT NULL,
+        last_modified_time REAL NOT NULL
+    );
+    CREATE INDEX notebook_instances_creation ON notebook_instances (creation_time, key);
+    CREATE INDEX notebook_instances_status ON notebook_instances (status, key);
+    """,
+)
+
+_COLUMNS = "name, jupyter_url, jupyter_token, status, creation_time, last_modified_time"
+
+# Sort columns of InstanceQuery -> SQL columns; the key breaks ties, so pages are stable.
+_SORT_SQL = {"name": "key", "creation_time": "creation_time", "status": "status"}
+
+
+class SqliteStorage:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    @classmethod
+    async def open(cls, data_dir: Path) -> SqliteStorage:
+        path = data_dir / DB_FILE_NAME
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        db = await aiosqlite.connect(path)
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA busy_timeout=5000")
+        await _migrate(db)
+        return cls(db)
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def add_instance(self, instance: NotebookInstance) -> None:
+        try:
+            await self._db.execute(
+                f"INSERT INTO notebook_instances (key, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (instance.key, *_row(instance)),
+            )
+            await self._db.commit()
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateInstance(instance.key) from exc
+
+    async def get_instance(self, key: str) -> NotebookInstance | None:
+        async with self._db.execute(
+            f"SELECT {_COLUMNS} FROM notebook_instances WHERE key = ?", (key,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else NotebookInstance(*row)
+
+    async def list_instances(self, query: InstanceQuery) -> list[NotebookInstance]:
+        where, params = _where(query)
+        column = _SORT_SQL[query.sort_by]
+        direction = "DESC" if query.descending else "ASC"
+        sql = (
+            f"SELECT {_COLUMNS} FROM notebook_instances {where} "
+            f"ORDER BY {column} {direction}, key {direction} LIMIT ?"
+        )
+        async with self._db.execute(sql, (*params, query.limit)) as cursor:
+            rows = await cursor.fetchall()
+        return [NotebookInstance(*row) for row in rows]
+
+    async def change_status(
+        self, key: str, *, allowed_from: Collection[str], to: str, now: float
+    ) -> bool:
+        marks = ", ".join("?" for _ in allowed_from)
+        cursor = await self._db.execute(
+            "UPDATE notebook_instances SET status = ?, last_modified_time = ? "
+            f"WHERE key = ? AND status IN ({marks})",
+            (to, now, key, *allowed_from),
+        )
+        await self._db.commit()
+        return cursor.rowcount == 1
+
+    async def delete_instance(self, key: str, *, allowed_from: Collection[str]) -> bool:
+        marks = ", ".join("?" for _ in allowed_from)
+        cursor = await self._db.execute(
+            f"DELETE FROM notebook_instances WHERE key = ? AND status IN ({marks})",
+            (key, *allowed_from),
+        )
+        await self._db.commit()
+        return cursor.rowcount == 1
+
+
+def _row(i: NotebookInstance) -> tuple[str, str, str, str, float, float]:
+    return (i.name, i.jupyter_url, i.jupyter_token, i.status, i.creation_time, i.last_modified_time)
+
+
+def _where(query: InstanceQuery) -> tuple[str, list[object]]:
+    clauses: list[str] = []
+    params: list[object] = []
+    filters: list[tuple[str, object | None]] = [
+        ("instr(key, ?) > 0", query.name_contains.lower() if query.name_contains else None),
+        ("status = ?", query.status_equals),
+        ("creation_time < ?", query.created_before),
+        ("creation_time > ?", query.created_after),
+        ("last_modified_time < ?", query.modified_before),
+        ("last_modified_time > ?", query.modified_after),
+    ]
+    for clause, value in filters:
+        if value is not None:
+            clauses.append(clause)
+            params.append(value)
+    if query.after is not None:
+        column = _SORT_SQL[query.sort_by]
+        op = "<" if query.descending else ">"
+        clauses.append(f"({column}, key) {op} (?, ?)")
+        params.extend([query.after.sort_value, query.after.key])
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+async def _migrate(db: aiosqlite.Connection) -> None:
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    version = int(row[0]) if row else 0
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        await db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")

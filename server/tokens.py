@@ -1,0 +1,101 @@
+"""The authToken of an AuthorizedUrl: a JWT (HS256, PyJWT) naming its key by `kid`.
+
+Claims:
+    iss   "nbpresign"
+    aud   the notebook instance's ARN
+    sub   who asked for the URL (principal ARN, or "anonymous")
+    iat   issue time; exp is exactly iat + 300 (the URL is valid for 5 minutes)
+    jti   a unique id, so a token can be redeemed once
+    nb    the lower-cased instance name
+    sess  the session duration in seconds
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import jwt
+from nbpresign.server.signing_keys import KeyRing
+
+ISSUER = "nbpresign"
+URL_LIFETIME_SECONDS = 300
+ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class UrlGrant:
+    instance_arn: str
+    instance_key: str
+    principal: str
+    session_seconds: int
+    issued_at: int
+    token_id: str
+
+    @property
+    def expires_at(self) -> int:
+        return self.issued_at + URL_LIFETIME_SECONDS
+
+
+def new_grant(
+    *, instance_arn: str, instance_key: str, principal: str, session_seconds: int, now: float
+) -> UrlGrant:
+    return UrlGrant(
+        instance_arn=instance_arn,
+        instance_key=instance_key,
+        principal=principal,
+        session_seconds=session_seconds,
+        issued_at=int(now),
+        token_id=uuid.uuid4().hex,
+    )
+
+
+def encode(grant: UrlGrant, ring: KeyRing) -> str:
+    claims = {
+        "iss": ISSUER,
+        "aud": grant.instance_arn,
+        "sub": grant.principal,
+        "iat": grant.issued_at,
+        "exp": grant.expires_at,
+        "jti": grant.token_id,
+        "nb": grant.instance_key,
+        "sess": grant.session_seconds,
+    }
+    return jwt.encode(
+        claims, ring.active_key, algorithm=ALGORITHM, headers={"kid": ring.active_kid}
+    )
+
+
+class InvalidToken(Exception):
+    """The token is not one this service issued for this instance, or it has expired."""
+
+
+def decode(token: str, ring: KeyRing, *, audience: str, now: float) -> UrlGrant:
+    """Verifies signature, kid, issuer, audience and expiry at `now`; returns the grant."""
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+        key = ring.keys.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise InvalidToken("unknown signing key")
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            audience=audience,
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "jti", "sub", "aud", "iss"], "verify_exp": False},
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidToken(str(exc)) from exc
+    grant = UrlGrant(
+        instance_arn=claims["aud"],
+        instance_key=claims["nb"],
+        principal=claims["sub"],
+        session_seconds=int(claims["sess"]),
+        issued_at=int(claims["iat"]),
+        token_id=claims["jti"],
+    )
+    # Expiry against the service's clock (not PyJWT's), so tests can move time.
+    if now >= grant.expires_at or claims["exp"] != grant.expires_at:
+        raise InvalidToken("expired")
+    return grant
