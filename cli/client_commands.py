@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from google.protobuf.message import Message
+
 from nbpresign.client import Client, NbpresignError
 from nbpresign.server.gateway import marshal
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 
 import grpc
+
 from nbpresign.client.errors import rpc_errors
 from nbpresign.client.requests import list_request, presign_request
 from nbpresign.v1 import notebook_instances_pb2 as nb

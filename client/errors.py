@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Iterator
 
 import grpc
+
 from nbpresign.server.errors import FieldViolation
 from nbpresign.server.rpc_status import from_rpc_status, status_of
 

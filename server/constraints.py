@@ -13,6 +13,7 @@ from functools import cache
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
+
 from nbpresign.server.errors import FieldViolation, validation_error
 from nbpresign.v1 import constraints_pb2
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
 from google.protobuf.message import Message
+
 from nbpresign.server import constraints
 from nbpresign.server.context import CallContext
 from nbpresign.server.methods import Method

@@ -16,6 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer  # public as health.aio; the stubs miss it
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
+
 from nbpresign.server.context import CallContext
 from nbpresign.server.core import Core
 from nbpresign.server.errors import ServiceError, internal_failure

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from google.protobuf import message_factory
 from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import Message
+
 from nbpresign.v1 import notebook_instances_pb2, presign_pb2
 
 SERVICES: tuple[ServiceDescriptor, ...] = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from grpc import StatusCode
+
 from nbpresign.server import tokens
 from nbpresign.server.clock import Clock
 from nbpresign.server.context import CallContext

@@ -6,6 +6,7 @@ from collections.abc import Collection
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc import StatusCode
+
 from nbpresign.server import pagination
 from nbpresign.server.clock import Clock
 from nbpresign.server.context import CallContext

@@ -11,6 +11,7 @@ from typing import cast
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
+
 from nbpresign.server.errors import FieldViolation, ServiceError
 
 ERROR_DOMAIN = "nbpresign.v1"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import grpc
 from aiohttp import web
+
 from nbpresign.server import grpc_server, signing_keys
 from nbpresign.server.clock import Clock, system_clock
 from nbpresign.server.core import Core, handler_table

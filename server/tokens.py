@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 
 import jwt
+
 from nbpresign.server.signing_keys import KeyRing
 
 ISSUER = "nbpresign"

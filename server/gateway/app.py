@@ -10,6 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
+
 from nbpresign.server.context import CallContext, new_request_id
 from nbpresign.server.errors import ServiceError, internal_failure
 from nbpresign.server.gateway import marshal, router

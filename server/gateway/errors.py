@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 
 from aiohttp import web
+
 from nbpresign.server.errors import ServiceError
 from nbpresign.server.gateway.marshal import CONTENT_TYPE
 

@@ -16,6 +16,7 @@ from typing import Any, cast
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
+
 from nbpresign.server.errors import ServiceError
 
 CONTENT_TYPE = "application/x-amz-json-1.1"

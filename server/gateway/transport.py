@@ -12,6 +12,7 @@ from typing import Protocol
 
 import grpc
 from google.protobuf.message import Message
+
 from nbpresign.server.context import CallContext
 from nbpresign.server.core import Core
 from nbpresign.server.methods import Method

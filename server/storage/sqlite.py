@@ -8,6 +8,7 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import aiosqlite
+
 from nbpresign.server.instances import NotebookInstance
 from nbpresign.server.storage.base import DuplicateInstance, InstanceQuery
 

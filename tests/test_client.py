@@ -1,0 +1,68 @@
+"""nbpresign.client: the sync and asyncio clients against the running service."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+import nbpresign.client
+from nbpresign.client import AsyncClient, Client, NbpresignError
+
+from conftest import Server, unique_name
+
+
+def test_public_surface_is_sorted_and_complete() -> None:
+    assert nbpresign.client.__all__ == sorted(nbpresign.client.__all__)
+    assert {"AsyncClient", "Client", "NbpresignError"} == set(nbpresign.client.__all__)
+
+
+def test_sync_client_lifecycle(server: Server) -> None:
+    name = unique_name("sync")
+    with Client(server.grpc_target) as client:
+        arn = client.register_notebook_instance(name, "http://127.0.0.1:8888/", "t")
+        assert client.describe_notebook_instance(name).notebook_instance_arn == arn
+        assert "?authToken=" in client.create_presigned_notebook_instance_url(name, 1800)
+        client.stop_notebook_instance(name)
+        with pytest.raises(NbpresignError) as caught:
+            client.create_presigned_notebook_instance_url(name)
+        assert caught.value.code == "ValidationException"
+        assert caught.value.grpc_code == grpc.StatusCode.FAILED_PRECONDITION
+        client.delete_notebook_instance(name)
+        with pytest.raises(NbpresignError) as missing:
+            client.describe_notebook_instance(name)
+        assert (missing.value.code, missing.value.message) == (
+            "ValidationException",
+            "RecordNotFound",
+        )
+
+
+def test_sync_client_errors_carry_field_violations(server: Server) -> None:
+    with Client(server.grpc_target) as client, pytest.raises(NbpresignError) as caught:
+        client.create_presigned_notebook_instance_url("a_b", 10)
+    assert [v.field for v in caught.value.violations] == [
+        "notebook_instance_name",
+        "session_expiration_duration_in_seconds",
+    ]
+
+
+async def test_async_client(server: Server) -> None:
+    name = unique_name("async")
+    async with AsyncClient(server.grpc_target) as client:
+        await client.register_notebook_instance(name, "http://127.0.0.1:8888/")
+        url = await client.create_presigned_notebook_instance_url(name)
+        assert url.startswith(f"http://{name}.localhost:")
+        page = await client.list_notebook_instances(name_contains=name, max_results=1)
+        assert [s.notebook_instance_name for s in page.notebook_instances] == [name]
+        await client.stop_notebook_instance(name)
+        await client.start_notebook_instance(name)
+        with pytest.raises(NbpresignError) as caught:
+            await client.start_notebook_instance(name)
+        assert caught.value.message == "Status (InService) not in ([Stopped, Failed])"
+
+
+async def test_unreachable_server_is_a_clear_error() -> None:
+    async with AsyncClient("127.0.0.1:1") as client:
+        with pytest.raises(NbpresignError) as caught:
+            await client.describe_notebook_instance("x")
+    assert caught.value.code == "ServiceUnavailable"
+    assert caught.value.grpc_code == grpc.StatusCode.UNAVAILABLE

@@ -1,0 +1,62 @@
+"""The tables built from the proto descriptors: every RPC is routed and implemented."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nbpresign.server import core, signing_keys
+from nbpresign.server.errors import ServiceError
+from nbpresign.server.gateway import router
+from nbpresign.server.methods import METHODS
+from nbpresign.server.presign import PresignService
+from nbpresign.server.registry import NotebookInstanceService
+from nbpresign.server.site import Site
+from nbpresign.server.urls import UrlTemplate
+
+EXPECTED = {
+    "CreatePresignedNotebookInstanceUrl",
+    "RegisterNotebookInstance",
+    "DescribeNotebookInstance",
+    "ListNotebookInstances",
+    "StartNotebookInstance",
+    "StopNotebookInstance",
+    "DeleteNotebookInstance",
+}
+
+
+def test_every_rpc_has_a_target() -> None:
+    routes = router.build_routes(METHODS)
+    assert set(routes) == {f"SageMaker.{name}" for name in EXPECTED}
+    assert routes["SageMaker.CreatePresignedNotebookInstanceUrl"].path == (
+        "/nbpresign.v1.PresignService/CreatePresignedNotebookInstanceUrl"
+    )
+
+
+def test_unknown_target() -> None:
+    with pytest.raises(ServiceError) as caught:
+        router.resolve(router.build_routes(METHODS), "SageMaker.Nope")
+    assert caught.value.code == "UnknownOperationException"
+
+
+def test_every_rpc_is_implemented(tmp_path: Path) -> None:
+    site = Site(
+        "us-east-1",
+        "000000000000",
+        UrlTemplate("http://{name}.localhost:{port}/", "us-east-1", 8080),
+    )
+    ring = signing_keys.new_key_ring()
+    storage: Any = None  # never used: only the method table is built
+    implementations = [
+        PresignService(storage, site, lambda: ring, float),
+        NotebookInstanceService(storage, site, float),
+    ]
+    table = core.handler_table(METHODS, implementations)
+    assert set(table) == {m.path for m in METHODS}
+
+
+def test_a_missing_implementation_fails_at_start_up() -> None:
+    with pytest.raises(LookupError, match="CreatePresignedNotebookInstanceUrl"):
+        core.handler_table(METHODS, [])

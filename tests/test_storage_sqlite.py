@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from nbpresign.server.instances import IN_SERVICE, STOPPED, NotebookInstance
+from nbpresign.server.storage import Cursor, DuplicateInstance, InstanceQuery
+from nbpresign.server.storage.base import SortColumn
+from nbpresign.server.storage.sqlite import SqliteStorage
+
+
+def instance(name: str, created: float, status: str = IN_SERVICE) -> NotebookInstance:
+    return NotebookInstance(name, "http://127.0.0.1:8888/", "secret", status, created, created)
+
+
+@pytest.fixture
+async def storage(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
+    store = await SqliteStorage.open(tmp_path)
+    yield store
+    await store.close()
+
+
+async def test_add_get_and_case_insensitive_uniqueness(storage: SqliteStorage) -> None:
+    await storage.add_instance(instance("MyNb", 1.0))
+    found = await storage.get_instance("mynb")
+    assert found is not None
+    assert found.name == "MyNb"
+    with pytest.raises(DuplicateInstance):
+        await storage.add_instance(instance("MYNB", 2.0))
+
+
+async def test_conditional_status_change_and_delete(storage: SqliteStorage) -> None:
+    await storage.add_instance(instance("a", 1.0))
+    assert not await storage.delete_instance("a", allowed_from=[STOPPED])
+    assert await storage.change_status("a", allowed_from=[IN_SERVICE], to=STOPPED, now=5.0)
+    assert not await storage.change_status("a", allowed_from=[IN_SERVICE], to=STOPPED, now=6.0)
+    stopped = await storage.get_instance("a")
+    assert stopped is not None
+    assert (stopped.status, stopped.last_modified_time) == (STOPPED, 5.0)
+    assert await storage.delete_instance("a", allowed_from=[STOPPED])
+    assert await storage.get_instance("a") is None
+
+
+async def test_keyset_pages_cover_everything_once(storage: SqliteStorage) -> None:
+    # Equal creation times and statuses: the key breaks ties, so nothing repeats or drops.
+    for i in range(7):
+        await storage.add_instance(
+            instance(f"nb-{i}", float(i // 3), STOPPED if i % 2 else IN_SERVICE)
+        )
+    sorts: tuple[SortColumn, ...] = ("name", "creation_time", "status")
+    for sort_by in sorts:
+        for descending in (False, True):
+            seen: list[str] = []
+            after = None
+            while True:
+                query = InstanceQuery(limit=2, sort_by=sort_by, descending=descending, after=after)
+                page = await storage.list_instances(query)
+                if not page:
+                    break
+                seen.extend(i.key for i in page)
+                last = page[-1]
+                values: dict[str, str | float] = {
+                    "name": last.key,
+                    "creation_time": last.creation_time,
+                    "status": last.status,
+                }
+                value = values[sort_by]
+                after = Cursor(value, last.key)
+            assert sorted(seen) == [f"nb-{i}" for i in range(7)], (sort_by, descending)
+            assert len(seen) == 7
+
+
+async def test_filters(storage: SqliteStorage) -> None:
+    await storage.add_instance(instance("Alpha", 10.0))
+    await storage.add_instance(instance("beta", 20.0, STOPPED))
+    await storage.add_instance(instance("alphabet", 30.0))
+
+    async def names(**filters: object) -> list[str]:
+        return [i.name for i in await storage.list_instances(InstanceQuery(limit=10, **filters))]  # type: ignore[arg-type]
+
+    assert await names(name_contains="ALPHA") == ["Alpha", "alphabet"]
+    assert await names(status_equals=STOPPED) == ["beta"]
+    assert await names(created_after=10.0, created_before=30.0) == ["beta"]
+    assert await names(modified_before=20.0) == ["Alpha"]
+    assert await names(name_contains="%") == []  # not a LIKE pattern
+
+
+async def test_data_survives_reopening(tmp_path: Path) -> None:
+    first = await SqliteStorage.open(tmp_path)
+    await first.add_instance(instance("kept", 1.0))
+    await first.close()
+    second = await SqliteStorage.open(tmp_path)
+    assert await second.get_instance("kept") is not None
+    await second.close()

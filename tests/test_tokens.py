@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import jwt
+import pytest
+
+from nbpresign.server import signing_keys, tokens
+
+ARN = "arn:aws:sagemaker:us-east-1:000000000000:notebook-instance/nb"
+
+
+def grant(now: float = 1_000_000.0) -> tokens.UrlGrant:
+    return tokens.new_grant(
+        instance_arn=ARN, instance_key="nb", principal="anonymous", session_seconds=1800, now=now
+    )
+
+
+def test_round_trip() -> None:
+    ring = signing_keys.new_key_ring()
+    original = grant()
+    token = tokens.encode(original, ring)
+    assert jwt.get_unverified_header(token) == {
+        "alg": "HS256",
+        "kid": ring.active_kid,
+        "typ": "JWT",
+    }
+    assert tokens.decode(token, ring, audience=ARN, now=1_000_000.0 + 299) == original
+
+
+def test_expires_exactly_five_minutes_after_issue() -> None:
+    ring = signing_keys.new_key_ring()
+    token = tokens.encode(grant(), ring)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == 300
+    with pytest.raises(tokens.InvalidToken):
+        tokens.decode(token, ring, audience=ARN, now=1_000_000.0 + 300)
+
+
+def test_other_instance_is_refused() -> None:
+    ring = signing_keys.new_key_ring()
+    token = tokens.encode(grant(), ring)
+    with pytest.raises(tokens.InvalidToken):
+        tokens.decode(token, ring, audience=ARN + "2", now=1_000_000.0)
+
+
+def test_tampered_token_is_refused() -> None:
+    ring = signing_keys.new_key_ring()
+    header, payload, signature = tokens.encode(grant(), ring).split(".")
+    forged_payload = jwt.utils.base64url_encode(
+        jwt.utils.base64url_decode(payload).replace(b'"sess":1800', b'"sess":9999')
+    ).decode()
+    with pytest.raises(tokens.InvalidToken):
+        tokens.decode(f"{header}.{forged_payload}.{signature}", ring, audience=ARN, now=1_000_000.0)
+
+
+def test_token_from_another_key_is_refused() -> None:
+    token = tokens.encode(grant(), signing_keys.new_key_ring())
+    with pytest.raises(tokens.InvalidToken):
+        tokens.decode(token, signing_keys.new_key_ring(), audience=ARN, now=1_000_000.0)
+
+
+def test_rotation_keeps_old_tokens_valid() -> None:
+    ring = signing_keys.new_key_ring()
+    old = tokens.encode(grant(), ring)
+    rotated = ring.rotated()
+    new = tokens.encode(grant(), rotated)
+    assert jwt.get_unverified_header(new)["kid"] != jwt.get_unverified_header(old)["kid"]
+    for token in (old, new):
+        assert tokens.decode(token, rotated, audience=ARN, now=1_000_000.0).instance_key == "nb"
+
+
+def test_unsigned_token_is_refused() -> None:
+    ring = signing_keys.new_key_ring()
+    claims = jwt.decode(tokens.encode(grant(), ring), options={"verify_signature": False})
+    unsigned = jwt.encode(claims, "", algorithm="none", headers={"kid": ring.active_kid})
+    with pytest.raises(tokens.InvalidToken):
+        tokens.decode(unsigned, ring, audience=ARN, now=1_000_000.0)
+
+
+def test_key_file_is_created_once_and_private(tmp_path: Path) -> None:
+    data = tmp_path
+    first = signing_keys.load_or_create(data)
+    assert signing_keys.load_or_create(data) == first
+    assert (data / signing_keys.KEY_FILE_NAME).stat().st_mode & 0o077 == 0
