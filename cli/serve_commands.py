@@ -39,6 +39,18 @@ def add_to(commands: Subparsers) -> None:
         help="where notebooks are reached; placeholders {name}, {region}, {port} "
         "(default: %(default)s)",
     )
+    serve.add_argument(
+        "--sign-in-url",
+        default=None,
+        help="where a browser goes when a link or session is no longer valid "
+        "(default: the service's own page)",
+    )
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="also start a local Jupyter server, registered as instance 'demo', "
+        "and print a URL that opens it",
+    )
     serve.set_defaults(run=_serve)
 
     gateway = commands.add_parser(
@@ -66,6 +78,13 @@ def _add_listen_options(parser: argparse.ArgumentParser) -> None:
 def _announce(endpoints: service.Endpoints) -> None:
     print(f"nbpresign: gRPC on {endpoints.grpc}", flush=True)
     print(f"nbpresign: AWS JSON gateway on {endpoints.http}", flush=True)
+    if endpoints.demo_url:
+        print(
+            "nbpresign: the demo notebook is ready. Open this URL within 5 minutes "
+            "(it works once; `nbpresign url demo` makes another):\n\n"
+            f"    {endpoints.demo_url}\n",
+            flush=True,
+        )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -80,10 +99,12 @@ def _serve(args: argparse.Namespace) -> int:
         region=args.region,
         account_id=args.account_id,
         url_template=args.url_template,
+        sign_in_url=args.sign_in_url,
+        demo=args.demo,
     )
     try:
         asyncio.run(service.run(options, on_ready=_announce))
-    except (OSError, TemplateError) as exc:
+    except (OSError, TemplateError, RuntimeError, TimeoutError) as exc:
         print(f"nbpresign: cannot start: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc import StatusCode
@@ -32,11 +32,21 @@ STOP_FROM = (IN_SERVICE,)
 DELETE_FROM = (STOPPED, FAILED)
 
 
+Revoke = Callable[[str], Awaitable[None]]
+
+
+async def default_on_revoke(key: str) -> None:
+    """Nothing to close: no proxy runs beside this registry."""
+
+
 class NotebookInstanceService:
-    def __init__(self, storage: Storage, site: Site, clock: Clock) -> None:
+    def __init__(
+        self, storage: Storage, site: Site, clock: Clock, *, on_revoke: Revoke = default_on_revoke
+    ) -> None:
         self._storage = storage
         self._site = site
         self._clock = clock
+        self._on_revoke = on_revoke
 
     async def RegisterNotebookInstance(
         self, request: pb.RegisterNotebookInstanceRequest, ctx: CallContext
@@ -111,7 +121,8 @@ class NotebookInstanceService:
     async def StopNotebookInstance(
         self, request: pb.StopNotebookInstanceRequest, ctx: CallContext
     ) -> pb.StopNotebookInstanceResponse:
-        await self._transition(request.notebook_instance_name, STOP_FROM, STOPPED)
+        key = await self._transition(request.notebook_instance_name, STOP_FROM, STOPPED)
+        await self._on_revoke(key)  # open sessions and WebSockets end at once
         return pb.StopNotebookInstanceResponse()
 
     async def DeleteNotebookInstance(
@@ -120,6 +131,7 @@ class NotebookInstanceService:
         instance = await self._get(request.notebook_instance_name)
         if not await self._storage.delete_instance(instance.key, allowed_from=DELETE_FROM):
             raise await self._wrong_status(instance.key, DELETE_FROM)
+        await self._on_revoke(instance.key)
         return pb.DeleteNotebookInstanceResponse()
 
     async def _get(self, name: str) -> NotebookInstance:
@@ -128,13 +140,14 @@ class NotebookInstanceService:
             raise record_not_found()
         return instance
 
-    async def _transition(self, name: str, allowed_from: Collection[str], to: str) -> None:
+    async def _transition(self, name: str, allowed_from: Collection[str], to: str) -> str:
         instance = await self._get(name)
         changed = await self._storage.change_status(
             instance.key, allowed_from=allowed_from, to=to, now=self._clock()
         )
         if not changed:
             raise await self._wrong_status(instance.key, allowed_from)
+        return instance.key
 
     async def _wrong_status(self, key: str, allowed_from: Collection[str]) -> Exception:
         # Re-read: the status may have changed since the caller's first look.

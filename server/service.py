@@ -1,4 +1,4 @@
-"""Assembles and runs the service: storage, core, gRPC server and gateway, in one process."""
+"""Assembles and runs the service: storage, core, gRPC server, gateway and notebook proxy."""
 
 from __future__ import annotations
 
@@ -7,25 +7,30 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 import grpc
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
-from nbpresign.server import grpc_server, signing_keys
+from nbpresign.server import demo, grpc_server, signing_keys
 from nbpresign.server.clock import Clock, system_clock
+from nbpresign.server.context import CallContext
 from nbpresign.server.core import Core, handler_table
 from nbpresign.server.gateway.app import build_app
 from nbpresign.server.gateway.router import build_routes
 from nbpresign.server.gateway.transport import GrpcTransport, InProcessTransport, Transport
 from nbpresign.server.methods import METHODS
 from nbpresign.server.presign import PresignService
+from nbpresign.server.proxy.app import NotebookProxy
 from nbpresign.server.registry import NotebookInstanceService
 from nbpresign.server.settings import Settings
 from nbpresign.server.site import Site
+from nbpresign.server.storage import Storage
 from nbpresign.server.storage.sqlite import SqliteStorage
 from nbpresign.server.urls import UrlTemplate
+from nbpresign.v1 import presign_pb2
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +39,7 @@ log = logging.getLogger(__name__)
 class Endpoints:
     grpc: str  # host:port
     http: str  # http://host:port/
+    demo_url: str | None = None  # with --demo: an AuthorizedUrl for instance "demo"
 
 
 def bind_http_socket(host: str, port: int) -> socket.socket:
@@ -46,20 +52,30 @@ def bind_http_socket(host: str, port: int) -> socket.socket:
 
 
 def build_core(
-    storage: SqliteStorage, site: Site, keys: signing_keys.KeyRing, clock: Clock
+    storage: Storage,
+    site: Site,
+    keys: signing_keys.KeyRing,
+    clock: Clock,
+    proxy: NotebookProxy,
 ) -> Core:
     implementations = [
         PresignService(storage, site, lambda: keys, clock),
-        NotebookInstanceService(storage, site, clock),
+        NotebookInstanceService(storage, site, clock, on_revoke=proxy.revoke),
     ]
     return Core(handler_table(METHODS, implementations))
 
 
 @contextlib.asynccontextmanager
-async def running_gateway(
-    transport: Transport, sock: socket.socket, settings: Settings
+async def running_http(
+    transport: Transport,
+    sock: socket.socket,
+    settings: Settings,
+    *,
+    before: Sequence[Middleware] = (),
 ) -> AsyncIterator[None]:
-    app = build_app(build_routes(METHODS), transport, max_body_bytes=settings.max_body_bytes)
+    app = build_app(
+        build_routes(METHODS), transport, max_body_bytes=settings.max_body_bytes, before=before
+    )
     # No access log: a presigned URL's token must never reach a log file.
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -70,39 +86,66 @@ async def running_gateway(
         await runner.cleanup()
 
 
+@contextlib.asynccontextmanager
+async def running_grpc(core: Core, host: str, port: int) -> AsyncIterator[int]:
+    server, health = grpc_server.build_server(core, METHODS)
+    bound = server.add_insecure_port(f"{_bracket(host)}:{port}")
+    await server.start()
+    try:
+        await grpc_server.mark_serving(health, {m.service for m in METHODS})
+        yield bound
+    finally:
+        await server.stop(grace=5)
+
+
 async def run(
     settings: Settings,
     *,
     clock: Clock = system_clock,
     on_ready: Callable[[Endpoints], None] = lambda e: None,
+    stop: asyncio.Event | None = None,
 ) -> None:
-    """Runs the whole service until SIGINT or SIGTERM."""
+    """Runs the whole service until `stop` is set, or SIGINT/SIGTERM when it is None."""
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     sock = bind_http_socket(settings.host, settings.http_port)
     http_port = sock.getsockname()[1]
-    site = Site(
-        settings.region,
-        settings.account_id,
-        UrlTemplate(settings.url_template, settings.region, http_port),
-    )
+    urls = UrlTemplate(settings.url_template, settings.region, http_port)
+    site = Site(settings.region, settings.account_id, urls)
+    keys = signing_keys.load_or_create(settings.data_dir)
     storage = await SqliteStorage.open(settings.data_dir)
-    core = build_core(storage, site, signing_keys.load_or_create(settings.data_dir), clock)
-    server, health = grpc_server.build_server(core, METHODS)
-    grpc_port = server.add_insecure_port(f"{_bracket(settings.host)}:{settings.grpc_port}")
-    await server.start()
+    proxy = NotebookProxy(storage, site, lambda: keys, clock, sign_in_url=settings.sign_in_url)
+    core = build_core(storage, site, keys, clock, proxy)
     try:
-        await grpc_server.mark_serving(health, {m.service for m in METHODS})
-        async with running_gateway(InProcessTransport(core), sock, settings):
-            on_ready(
-                Endpoints(
-                    f"{_bracket(settings.host)}:{grpc_port}",
-                    f"http://{_bracket(settings.host)}:{http_port}/",
-                )
+        async with (
+            contextlib.AsyncExitStack() as stack,
+            running_grpc(core, settings.host, settings.grpc_port) as grpc_port,
+        ):
+            await stack.enter_async_context(
+                running_http(InProcessTransport(core), sock, settings, before=[proxy.middleware])
             )
-            await _until_signalled()
+            demo_url = None
+            if settings.demo:
+                jupyter_url, token = await stack.enter_async_context(
+                    demo.demo_jupyter(settings.data_dir)
+                )
+                await demo.register_demo(storage, jupyter_url, token, clock())
+                demo_url = await _mint_demo_url(core)
+            host = _bracket(settings.host)
+            on_ready(Endpoints(f"{host}:{grpc_port}", f"http://{host}:{http_port}/", demo_url))
+            await _until_stopped(stop)
     finally:
-        await server.stop(grace=5)
+        await proxy.close()
         await storage.close()
+
+
+async def _mint_demo_url(core: Core) -> str:
+    method = next(m for m in METHODS if m.name == "CreatePresignedNotebookInstanceUrl")
+    request = presign_pb2.CreatePresignedNotebookInstanceUrlRequest(
+        notebook_instance_name=demo.DEMO_NAME
+    )
+    response = await core.call(method, request, CallContext(source_ip="127.0.0.1"))
+    assert isinstance(response, presign_pb2.CreatePresignedNotebookInstanceUrlResponse)
+    return response.authorized_url
 
 
 async def run_gateway(
@@ -111,17 +154,18 @@ async def run_gateway(
     """Runs only the gateway, forwarding to a core at `core_target` over gRPC."""
     sock = bind_http_socket(settings.host, settings.http_port)
     channel = grpc.aio.insecure_channel(core_target)
-    async with channel, running_gateway(GrpcTransport(channel), sock, settings):
+    async with channel, running_http(GrpcTransport(channel), sock, settings):
         port = sock.getsockname()[1]
         on_ready(Endpoints(core_target, f"http://{_bracket(settings.host)}:{port}/"))
-        await _until_signalled()
+        await _until_stopped(None)
 
 
-async def _until_signalled() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+async def _until_stopped(stop: asyncio.Event | None) -> None:
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("shutting down")
 

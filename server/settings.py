@@ -35,3 +35,5 @@ class Settings:
     account_id: str = DEFAULT_ACCOUNT_ID
     url_template: str = DEFAULT_URL_TEMPLATE
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    sign_in_url: str | None = None  # None: the service's own sign-in page
+    demo: bool = False  # also start a local Jupyter server, registered as "demo"

@@ -84,7 +84,12 @@ def decode(token: str, ring: KeyRing, *, audience: str, now: float) -> UrlGrant:
             algorithms=[ALGORITHM],
             audience=audience,
             issuer=ISSUER,
-            options={"require": ["exp", "iat", "jti", "sub", "aud", "iss"], "verify_exp": False},
+            # Time is checked below against the service's clock, not PyJWT's.
+            options={
+                "require": ["exp", "iat", "jti", "sub", "aud", "iss", "nb", "sess"],
+                "verify_exp": False,
+                "verify_iat": False,
+            },
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from exc
@@ -96,7 +101,6 @@ def decode(token: str, ring: KeyRing, *, audience: str, now: float) -> UrlGrant:
         issued_at=int(claims["iat"]),
         token_id=claims["jti"],
     )
-    # Expiry against the service's clock (not PyJWT's), so tests can move time.
-    if now >= grant.expires_at or claims["exp"] != grant.expires_at:
+    if now >= grant.expires_at or claims["exp"] != grant.expires_at or "use" in claims:
         raise InvalidToken("expired")
     return grant

@@ -11,10 +11,15 @@ own origin, as AWS does (https://NAME.notebook.REGION.sagemaker.aws):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 DEFAULT_URL_TEMPLATE = "http://{name}.localhost:{port}/"
+
+
+# What {name} matches in a host or path: the instance name pattern, lower-cased.
+NAME_PATTERN = r"(?P<name>[a-z0-9](?:-*[a-z0-9])*)"
 
 
 class TemplateError(ValueError):
@@ -22,10 +27,19 @@ class TemplateError(ValueError):
 
 
 @dataclass(frozen=True)
+class NotebookAddress:
+    """A request's notebook: the instance key, and the path prefix its pages live under."""
+
+    key: str
+    prefix: str  # "/" with a host per notebook; "/nb/NAME/" with path prefixes
+
+
+@dataclass(frozen=True)
 class UrlTemplate:
     template: str
     region: str
     port: int
+    _matcher: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if "{name}" not in self.template:
@@ -38,6 +52,37 @@ class UrlTemplate:
             raise TemplateError("the URL template must be an absolute http(s) URL")
         if parts.query or parts.fragment:
             raise TemplateError("the URL template must not have a query or fragment")
+        object.__setattr__(self, "_matcher", self._compile())
+
+    def _compile(self) -> re.Pattern[str]:
+        """A regex over "host/path" that finds the instance name where {name} stands."""
+        parts = urlsplit(self.template)
+        where = (parts.netloc + (parts.path or "/")).replace("{port}", str(self.port))
+        where = where.replace("{region}", self.region.lower())
+        before, _, after = where.partition("{name}")
+        if "{name}" in after:
+            raise TemplateError("{name} may appear only once in the URL template")
+        return re.compile(re.escape(before.lower()) + NAME_PATTERN + re.escape(after.lower()))
+
+    def match(self, host: str, path: str) -> NotebookAddress | None:
+        """match("mynb.localhost:8080", "/lab") -> NotebookAddress("mynb", "/") for the default."""
+        target = host.lower() + path
+        found = self._matcher.match(target)
+        if found is None:
+            return None
+        prefix = target[len(host) : found.end()]
+        if not prefix.endswith("/"):
+            return None  # the template's path is a folder; /nb/abc must not match /nb/ab
+        return NotebookAddress(found["name"], prefix)
+
+    def origin(self, name: str) -> str:
+        """origin("MyNb") -> "http://mynb.localhost:8080": what browsers send as Origin."""
+        parts = urlsplit(self.base_url(name))
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def secure(self) -> bool:
+        return self.template.startswith("https://")
 
     def base_url(self, name: str) -> str:
         """base_url("MyNb") -> "http://mynb.localhost:8080/"."""

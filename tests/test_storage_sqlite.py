@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -94,3 +95,38 @@ async def test_data_survives_reopening(tmp_path: Path) -> None:
     second = await SqliteStorage.open(tmp_path)
     assert await second.get_instance("kept") is not None
     await second.close()
+
+
+async def test_a_token_is_redeemed_once(storage: SqliteStorage) -> None:
+    assert await storage.redeem_once("t1", expires_at=100.0, now=10.0)
+    assert not await storage.redeem_once("t1", expires_at=100.0, now=11.0)
+
+
+async def test_racing_redemptions_have_one_winner(storage: SqliteStorage) -> None:
+    results = await asyncio.gather(
+        *(storage.redeem_once("race", expires_at=100.0, now=1.0) for _ in range(10))
+    )
+    assert results.count(True) == 1
+
+
+async def test_expired_redemption_records_are_purged(storage: SqliteStorage) -> None:
+    await storage.redeem_once("old", expires_at=50.0, now=10.0)
+    await storage.redeem_once("new", expires_at=500.0, now=60.0)  # purges what expired by 60
+    async with storage._db.execute("SELECT token_id FROM redeemed_tokens") as cursor:
+        left = [row[0] for row in await cursor.fetchall()]
+    assert left == ["new"]
+
+
+async def test_replace_upstream(storage: SqliteStorage) -> None:
+    await storage.add_instance(instance("demo", 1.0))
+    assert await storage.replace_upstream(
+        "demo", jupyter_url="http://127.0.0.1:9/", jupyter_token="t2", now=5.0
+    )
+    moved = await storage.get_instance("demo")
+    assert moved is not None
+    assert (moved.jupyter_url, moved.jupyter_token, moved.last_modified_time) == (
+        "http://127.0.0.1:9/",
+        "t2",
+        5.0,
+    )
+    assert not await storage.replace_upstream("absent", jupyter_url="x", jupyter_token="", now=5.0)

@@ -7,9 +7,10 @@ unexpected exceptions included, leaves as an AWS JSON error through one error ha
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from nbpresign.server.context import CallContext, new_request_id
 from nbpresign.server.errors import ServiceError, internal_failure
@@ -26,6 +27,7 @@ from nbpresign.server.methods import Method
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024  # the largest real request is a few hundred bytes
+REQUEST_ID = web.RequestKey("request_id", str)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -36,11 +38,14 @@ def build_app(
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     error_handler: ErrorHandler = default_error_handler,
+    before: Sequence[Middleware] = (),
 ) -> web.Application:
+    """`before`: middlewares that see each request first (the notebook proxy takes its hosts)."""
+
     @web.middleware
     async def aws_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         request_id = new_request_id()
-        request["request_id"] = request_id
+        request[REQUEST_ID] = request_id
         try:
             response = await handler(request)
         except ServiceError as error:
@@ -64,10 +69,10 @@ def build_app(
                 web.HTTPRequestEntityTooLarge(max_body_bytes, request.content_length)
             )
         message = marshal.parse(await request.read(), method.input_type)
-        ctx = CallContext(source_ip=request.remote or "", request_id=request["request_id"])
+        ctx = CallContext(source_ip=request.remote or "", request_id=request[REQUEST_ID])
         result = await transport.call(method, message, ctx)
         return web.Response(body=marshal.render(result), content_type=marshal.CONTENT_TYPE)
 
-    app = web.Application(middlewares=[aws_errors], client_max_size=max_body_bytes)
+    app = web.Application(middlewares=[*before, aws_errors], client_max_size=max_body_bytes)
     app.router.add_post("/", api)
     return app

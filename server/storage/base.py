@@ -54,4 +54,16 @@ class Storage(Protocol):
     async def delete_instance(self, key: str, *, allowed_from: Collection[str]) -> bool:
         """Deletes the instance if its status is in allowed_from; False if it was not."""
 
+    async def replace_upstream(
+        self, key: str, *, jupyter_url: str, jupyter_token: str, now: float
+    ) -> bool:
+        """Points an instance at another Jupyter server; False if there is no such instance."""
+
+    async def redeem_once(self, token_id: str, *, expires_at: float, now: float) -> bool:
+        """Records a URL token as used: True the first time, False ever after.
+
+        Records whose token has expired are purged on the way: an expired token is
+        refused on its expiry alone, so its record is no longer needed.
+        """
+
     async def close(self) -> None: ...

@@ -29,6 +29,13 @@ MIGRATIONS: Sequence[str] = (
     CREATE INDEX notebook_instances_creation ON notebook_instances (creation_time, key);
     CREATE INDEX notebook_instances_status ON notebook_instances (status, key);
     """,
+    """
+    CREATE TABLE redeemed_tokens (
+        token_id TEXT PRIMARY KEY,
+        expires_at REAL NOT NULL
+    );
+    CREATE INDEX redeemed_tokens_expiry ON redeemed_tokens (expires_at);
+    """,
 )
 
 _COLUMNS = "name, jupyter_url, jupyter_token, status, creation_time, last_modified_time"
@@ -101,6 +108,26 @@ class SqliteStorage:
         cursor = await self._db.execute(
             f"DELETE FROM notebook_instances WHERE key = ? AND status IN ({marks})",
             (key, *allowed_from),
+        )
+        await self._db.commit()
+        return cursor.rowcount == 1
+
+    async def replace_upstream(
+        self, key: str, *, jupyter_url: str, jupyter_token: str, now: float
+    ) -> bool:
+        cursor = await self._db.execute(
+            "UPDATE notebook_instances SET jupyter_url = ?, jupyter_token = ?, "
+            "last_modified_time = ? WHERE key = ?",
+            (jupyter_url, jupyter_token, now, key),
+        )
+        await self._db.commit()
+        return cursor.rowcount == 1
+
+    async def redeem_once(self, token_id: str, *, expires_at: float, now: float) -> bool:
+        await self._db.execute("DELETE FROM redeemed_tokens WHERE expires_at <= ?", (now,))
+        cursor = await self._db.execute(
+            "INSERT OR IGNORE INTO redeemed_tokens (token_id, expires_at) VALUES (?, ?)",
+            (token_id, expires_at),
         )
         await self._db.commit()
         return cursor.rowcount == 1

@@ -1,0 +1,1 @@
+"""The notebook side: redeem an AuthorizedUrl, then reverse-proxy HTTP and WebSockets to Jupyter."""

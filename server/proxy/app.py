@@ -1,0 +1,215 @@
+"""NotebookProxy: the aiohttp middleware that serves every notebook host.
+
+A request whose Host (and path, in path-prefix mode) names a notebook, per the URL
+template, is the proxy's; anything else passes on to the AWS JSON gateway.
+
+    GET ...?authToken=T    redeem: verify T, use it up, set the session cookie, redirect
+    any other request      needs a live session for this notebook and an InService instance;
+                           state-changing requests and WebSockets need the notebook's Origin;
+                           then it is forwarded to the instance's Jupyter server
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+
+from nbpresign.server import sessions, tokens
+from nbpresign.server.clock import Clock
+from nbpresign.server.instances import IN_SERVICE, NotebookInstance
+from nbpresign.server.proxy import pages
+from nbpresign.server.proxy.forward import forward_http
+from nbpresign.server.proxy.sockets import OpenSockets
+from nbpresign.server.proxy.upstream import Upstream
+from nbpresign.server.proxy.websocket import relay_websocket
+from nbpresign.server.signing_keys import KeyRing
+from nbpresign.server.site import Site
+from nbpresign.server.storage import Storage
+from nbpresign.server.urls import NotebookAddress
+
+log = logging.getLogger(__name__)
+
+TOKEN_PARAMETER = "authToken"  # noqa: S105 - the query parameter's name, not a secret
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Refused(Exception):
+    """The request may not reach the notebook; reason is a key of pages.SIGN_IN_REASONS."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def default_client() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        # Jupyter's cookies belong to the browser: a shared jar would hand one user's
+        # cookies to the next.
+        cookie_jar=aiohttp.DummyCookieJar(),
+        auto_decompress=False,  # bodies pass through as Jupyter encoded them
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
+    )
+
+
+class NotebookProxy:
+    def __init__(
+        self,
+        storage: Storage,
+        site: Site,
+        keys: Callable[[], KeyRing],
+        clock: Clock,
+        *,
+        sign_in_url: str | None = None,
+        client_factory: Callable[[], aiohttp.ClientSession] = default_client,
+    ) -> None:
+        self._storage = storage
+        self._site = site
+        self._keys = keys
+        self._clock = clock
+        self._sign_in_url = sign_in_url
+        self._client_factory = client_factory
+        self._client: aiohttp.ClientSession | None = None
+        self.open_sockets = OpenSockets()
+
+    async def close(self) -> None:
+        self.open_sockets.revoke_all()
+        if self._client is not None:
+            await self._client.close()
+
+    async def revoke(self, key: str) -> None:
+        """Access to instance `key` ended (stopped, deleted): close its WebSockets now."""
+        self.open_sockets.revoke(key)
+
+    @property
+    def client(self) -> aiohttp.ClientSession:
+        if self._client is None:
+            self._client = self._client_factory()
+        return self._client
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path == pages.SIGN_IN_PATH:
+            return pages.sign_in(request.query.get("reason"))
+        address = self._site.urls.match(request.host, request.path)
+        if address is None:
+            return await handler(request)
+        try:
+            return await self._serve(request, address)
+        except Refused as refused:
+            return self._refuse(request, refused.reason)
+        except Exception:
+            log.exception("notebook request for %s failed", address.key)
+            return pages.internal_error()
+
+    async def _serve(self, request: web.Request, address: NotebookAddress) -> web.StreamResponse:
+        if TOKEN_PARAMETER in request.query:
+            return await self._redeem(request, address)
+        instance = await self._authorized_instance(request, address)
+        upstream = Upstream.of(instance)
+        origin = self._site.urls.origin(address.key)
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            if request.headers.get("Origin") != origin:
+                return pages.cross_site()  # cross-site WebSocket hijacking
+            return await relay_websocket(
+                request,
+                upstream,
+                self.client,
+                instance_key=instance.key,
+                open_sockets=self.open_sockets,
+                public_origin=origin,
+                session_cookie=sessions.COOKIE_NAME,
+            )
+        if request.method not in SAFE_METHODS and not _same_origin(request, origin):
+            # Jupyter skips its XSRF check for token-authenticated requests, and every
+            # proxied request is: this check stands in for it.
+            return pages.cross_site()
+        return await forward_http(
+            request,
+            upstream,
+            self.client,
+            public_origin=origin,
+            session_cookie=sessions.COOKIE_NAME,
+        )
+
+    async def _authorized_instance(
+        self, request: web.Request, address: NotebookAddress
+    ) -> NotebookInstance:
+        cookie = request.cookies.get(sessions.COOKIE_NAME)
+        session = (
+            sessions.decode(
+                cookie, self._keys(), instance_arn=self._site.arn(address.key), now=self._clock()
+            )
+            if cookie
+            else None
+        )
+        if session is None:
+            raise Refused("session")
+        return await self._in_service(address.key)
+
+    async def _in_service(self, key: str) -> NotebookInstance:
+        instance = await self._storage.get_instance(key)
+        if instance is None or instance.status != IN_SERVICE:
+            raise Refused("unavailable")
+        return instance
+
+    async def _redeem(self, request: web.Request, address: NotebookAddress) -> web.StreamResponse:
+        if request.method != "GET":
+            raise Refused("link")
+        now = self._clock()
+        try:
+            grant = tokens.decode(
+                request.query[TOKEN_PARAMETER],
+                self._keys(),
+                audience=self._site.arn(address.key),
+                now=now,
+            )
+        except tokens.InvalidToken:
+            raise Refused("link") from None
+        instance = await self._in_service(address.key)
+        if not await self._storage.redeem_once(
+            grant.token_id, expires_at=grant.expires_at, now=now
+        ):
+            raise Refused("link")  # a replay, even within the 5 minutes
+        session = sessions.start(grant, now)
+        response = web.Response(
+            status=303, headers={"Location": self._landing(request, address, Upstream.of(instance))}
+        )
+        response.set_cookie(
+            sessions.COOKIE_NAME,
+            sessions.encode(session, self._keys()),
+            max_age=session.expires_at - session.started_at,
+            path=address.prefix,
+            httponly=True,
+            samesite="Lax",
+            secure=self._site.urls.secure,
+        )
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+
+    def _landing(self, request: web.Request, address: NotebookAddress, upstream: Upstream) -> str:
+        """The same path without the token, so it never stays in the browser's history."""
+        query = [(k, v) for k, v in request.query.items() if k != TOKEN_PARAMETER]
+        path = request.rel_url.raw_path
+        if path == address.prefix and upstream.base_path != address.prefix:
+            path = upstream.base_path  # Jupyter serves under its own base_url
+        return path + (f"?{urlencode(query)}" if query else "")
+
+    def _refuse(self, request: web.Request, reason: str) -> web.StreamResponse:
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return web.Response(status=403, text="Forbidden")
+        target = self._sign_in_url or f"{pages.SIGN_IN_PATH}?{urlencode({'reason': reason})}"
+        return web.Response(status=302, headers={"Location": target, "Cache-Control": "no-store"})
+
+
+def _same_origin(request: web.Request, origin: str) -> bool:
+    sent = request.headers.get("Origin")
+    if sent is not None:
+        return sent == origin
+    referer = request.headers.get("Referer", "")
+    return referer == origin or referer.startswith(origin + "/")

@@ -1,0 +1,63 @@
+"""Forwards one HTTP request to Jupyter and streams the answer back, both bodies unbuffered."""
+
+from __future__ import annotations
+
+import aiohttp
+from aiohttp import web
+
+from nbpresign.server.proxy import headers, pages
+from nbpresign.server.proxy.scrub import Scrubber, is_text
+from nbpresign.server.proxy.upstream import Upstream
+
+CHUNK_BYTES = 64 * 1024
+
+
+async def forward_http(
+    request: web.Request,
+    upstream: Upstream,
+    client: aiohttp.ClientSession,
+    *,
+    public_origin: str,
+    session_cookie: str,
+) -> web.StreamResponse:
+    outgoing = headers.upstream_request_headers(
+        request.headers,
+        jupyter_token=upstream.token,
+        session_cookie=session_cookie,
+        peer=request.remote or "",
+        public_host=request.host,
+        public_scheme=public_origin.split(":", 1)[0],
+    )
+    body = request.content.iter_chunked(CHUNK_BYTES) if request.body_exists else None
+    try:
+        async with client.request(
+            request.method,
+            upstream.url(request.raw_path),
+            headers=outgoing,
+            data=body,
+            allow_redirects=False,
+        ) as answer:
+            scrubber = Scrubber(upstream.token)
+            text = bool(upstream.token) and is_text(answer.headers.get("Content-Type", ""))
+            response = web.StreamResponse(status=answer.status, reason=answer.reason)
+            response.headers.extend(
+                headers.downstream_response_headers(
+                    answer.headers,
+                    upstream_origin=upstream.origin,
+                    public_origin=public_origin,
+                    scrub=scrubber.text,
+                    rewritten_body=text,
+                )
+            )
+            if text and "Content-Encoding" not in answer.headers:
+                response.enable_compression()
+            await response.prepare(request)
+            async for chunk in answer.content.iter_chunked(CHUNK_BYTES):
+                await response.write(scrubber.feed(chunk) if text else chunk)
+            await response.write(scrubber.flush())
+            await response.write_eof()
+            return response
+    except (TimeoutError, aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError):
+        # Nothing was sent yet when connecting fails; mid-stream failures propagate and
+        # aiohttp drops the connection, which is all a half-sent response allows.
+        return pages.bad_gateway()

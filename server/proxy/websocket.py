@@ -1,0 +1,95 @@
+"""Relays one WebSocket between the browser and Jupyter: text, binary and close codes as sent."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+from aiohttp import web
+
+from nbpresign.server.proxy import headers, pages
+from nbpresign.server.proxy.sockets import CLOSE_REVOKED, OpenSockets
+from nbpresign.server.proxy.upstream import Upstream
+
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # kernel messages carry whole outputs (images, tables)
+NORMAL_CLOSE = 1000
+
+Socket = web.WebSocketResponse | aiohttp.ClientWebSocketResponse
+
+
+def requested_protocols(request: web.Request) -> list[str]:
+    offered = request.headers.get("Sec-WebSocket-Protocol", "")
+    return [p.strip() for p in offered.split(",") if p.strip()]
+
+
+async def relay_websocket(
+    request: web.Request,
+    upstream: Upstream,
+    client: aiohttp.ClientSession,
+    *,
+    instance_key: str,
+    open_sockets: OpenSockets,
+    public_origin: str,
+    session_cookie: str,
+) -> web.StreamResponse:
+    outgoing = headers.upstream_request_headers(
+        request.headers,
+        jupyter_token=upstream.token,
+        session_cookie=session_cookie,
+        peer=request.remote or "",
+        public_host=request.host,
+        public_scheme=public_origin.split(":", 1)[0],
+        websocket=True,
+    )
+    try:
+        inner = await client.ws_connect(
+            upstream.url(request.raw_path, websocket=True),
+            headers=outgoing,
+            protocols=requested_protocols(request),
+            max_msg_size=MAX_MESSAGE_BYTES,
+        )
+    except (TimeoutError, aiohttp.ClientError):
+        return pages.bad_gateway()
+    # Answer the browser with the subprotocol Jupyter chose (v1.kernel.websocket.jupyter.org).
+    outer = web.WebSocketResponse(
+        protocols=(inner.protocol,) if inner.protocol else (), max_msg_size=MAX_MESSAGE_BYTES
+    )
+    await outer.prepare(request)
+    with open_sockets.registered(instance_key) as revoked:
+        try:
+            if await _relay(outer, inner, revoked):
+                await outer.close(code=CLOSE_REVOKED, message=b"access ended")
+        finally:
+            await inner.close()
+            await outer.close()
+    return outer
+
+
+async def _relay(
+    outer: web.WebSocketResponse, inner: aiohttp.ClientWebSocketResponse, revoked: asyncio.Event
+) -> bool:
+    """Relays until either side closes (False) or access is revoked (True)."""
+    tasks = [
+        asyncio.ensure_future(_pump(outer, inner)),
+        asyncio.ensure_future(_pump(inner, outer)),
+        asyncio.ensure_future(revoked.wait()),
+    ]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return revoked.is_set()
+
+
+async def _pump(source: Socket, sink: Socket) -> None:
+    async for message in source:
+        if message.type == aiohttp.WSMsgType.TEXT:
+            await sink.send_str(message.data)
+        elif message.type == aiohttp.WSMsgType.BINARY:
+            await sink.send_bytes(message.data)
+        elif message.type == aiohttp.WSMsgType.ERROR:
+            break
+    # The source closed: pass its close code on.
+    await sink.close(code=source.close_code or NORMAL_CLOSE)

@@ -1,0 +1,90 @@
+"""The browser's session with one notebook: a signed cookie (a JWT, PyJWT, HS256).
+
+Redeeming an AuthorizedUrl starts a session that lasts exactly the duration the URL
+was minted with. The cookie names the instance (aud: its ARN, "#session" appended, so
+a URL token can never pass for a session and back), the principal who minted the URL,
+and its end. It holds nothing secret; its signature is what makes it trustworthy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jwt
+
+from nbpresign.server.signing_keys import KeyRing
+from nbpresign.server.tokens import ALGORITHM, ISSUER, UrlGrant
+
+COOKIE_NAME = "nbpresign-session"
+SESSION_USE = "session"
+
+
+@dataclass(frozen=True)
+class Session:
+    instance_arn: str
+    instance_key: str
+    principal: str
+    started_at: int
+    expires_at: int
+    grant_id: str  # the jti of the URL token it was redeemed from
+
+
+def start(grant: UrlGrant, now: float) -> Session:
+    started = int(now)
+    return Session(
+        instance_arn=grant.instance_arn,
+        instance_key=grant.instance_key,
+        principal=grant.principal,
+        started_at=started,
+        expires_at=started + grant.session_seconds,
+        grant_id=grant.token_id,
+    )
+
+
+def encode(session: Session, ring: KeyRing) -> str:
+    claims = {
+        "iss": ISSUER,
+        "use": SESSION_USE,
+        "aud": f"{session.instance_arn}#session",
+        "sub": session.principal,
+        "nb": session.instance_key,
+        "iat": session.started_at,
+        "exp": session.expires_at,
+        "jti": session.grant_id,
+    }
+    return jwt.encode(
+        claims, ring.active_key, algorithm=ALGORITHM, headers={"kid": ring.active_kid}
+    )
+
+
+def decode(cookie: str, ring: KeyRing, *, instance_arn: str, now: float) -> Session | None:
+    """The session if the cookie is genuine, for this instance, and not over at `now`."""
+    try:
+        kid = jwt.get_unverified_header(cookie).get("kid")
+        key = ring.keys.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            return None
+        claims = jwt.decode(
+            cookie,
+            key,
+            algorithms=[ALGORITHM],
+            audience=f"{instance_arn}#session",
+            issuer=ISSUER,
+            options={
+                "require": ["exp", "iat", "jti", "sub", "nb", "use"],
+                "verify_exp": False,
+                "verify_iat": False,
+            },
+        )
+    except jwt.PyJWTError:
+        return None
+    if claims["use"] != SESSION_USE or now >= claims["exp"]:
+        return None
+    return Session(
+        instance_arn=instance_arn,
+        instance_key=claims["nb"],
+        principal=claims["sub"],
+        started_at=int(claims["iat"]),
+        expires_at=int(claims["exp"]),
+        grant_id=claims["jti"],
+    )

@@ -1,0 +1,453 @@
+"""Opening an AuthorizedUrl: redemption, sessions, and the proxy to a real Jupyter server."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import aiohttp
+import pytest
+
+from nbpresign.client import AsyncClient
+
+from notebooks import (
+    Jupyter,
+    LiveService,
+    browser_session,
+    jupyter_server,
+    live_service,
+    start_jupyter,
+    stop_jupyter,
+)
+
+KERNEL_PROTOCOL = "v1.kernel.websocket.jupyter.org"
+
+
+@pytest.fixture(scope="module")
+def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
+    root = tmp_path_factory.mktemp("notebooks")
+    (root / "hello.txt").write_text("hello from jupyter\n")
+    (root / "big.bin").write_bytes(hashlib.sha256(b"seed").digest() * (8 * 1024 * 1024 // 32))
+    with jupyter_server(root) as running:
+        yield running
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[LiveService]:
+    async with live_service(tmp_path / "data") as running:
+        yield running
+
+
+async def register(live: LiveService, jupyter_url: str, token: str, name: str | None = None) -> str:
+    name = name or f"nb-{uuid.uuid4().hex[:8]}"
+    async with AsyncClient(live.grpc_target) as client:
+        await client.register_notebook_instance(name, jupyter_url, token)
+    return name
+
+
+@pytest.fixture
+async def notebook(live: LiveService, jupyter: Jupyter) -> str:
+    return await register(live, jupyter.url, jupyter.token)
+
+
+async def mint(live: LiveService, name: str, duration: int | None = None) -> str:
+    async with AsyncClient(live.grpc_target) as client:
+        return await client.create_presigned_notebook_instance_url(name, duration)
+
+
+def origin(live: LiveService, name: str) -> str:
+    return f"http://{name}.localhost:{live.http_port}"
+
+
+async def redeem(session: aiohttp.ClientSession, url: str) -> aiohttp.ClientResponse:
+    async with session.get(url, allow_redirects=False) as response:
+        return response
+
+
+def sign_in_reason(response: aiohttp.ClientResponse) -> str | None:
+    location = response.headers.get("Location", "")
+    if response.status != 302 or not location.startswith("/_nbpresign/sign-in"):
+        return None
+    return parse_qs(urlsplit(location).query)["reason"][0]
+
+
+async def test_redeem_sets_the_session_cookie_and_drops_the_token(
+    live: LiveService, notebook: str
+) -> None:
+    url = await mint(live, notebook, 1800)
+    async with browser_session() as browser:
+        response = await redeem(browser, url)
+        assert response.status == 303
+        assert response.headers["Location"] == "/"
+        cookie = response.headers["Set-Cookie"]
+        assert cookie.startswith("nbpresign-session=")
+        attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
+        assert {"httponly", "samesite", "path", "max-age"} <= attributes
+        assert "SameSite=Lax" in cookie
+        assert "Max-Age=1800" in cookie
+        assert "Domain" not in cookie  # host-only: this notebook's origin alone
+        assert "Secure" not in cookie  # plain http here; https templates add it
+        async with browser.get(f"{origin(live, notebook)}/api/status") as status:
+            assert status.status == 200
+            assert "started" in await status.json()
+
+
+async def test_redeem_keeps_the_path_and_other_parameters(live: LiveService, notebook: str) -> None:
+    url = await mint(live, notebook)
+    parts = urlsplit(url)
+    deep = f"{parts.scheme}://{parts.netloc}/lab/tree/my%20file.ipynb?{parts.query}&reset=1"
+    async with browser_session() as browser:
+        response = await redeem(browser, deep)
+        assert response.status == 303
+        assert response.headers["Location"] == "/lab/tree/my%20file.ipynb?reset=1"
+
+
+async def test_a_token_is_good_for_one_redemption(live: LiveService, notebook: str) -> None:
+    url = await mint(live, notebook)
+    async with browser_session() as first, browser_session() as second:
+        assert (await redeem(first, url)).status == 303
+        replay = await redeem(second, url)
+        assert sign_in_reason(replay) == "link"
+
+
+@pytest.mark.parametrize("part", [0, 1, 2])
+async def test_a_tampered_token_is_refused(live: LiveService, notebook: str, part: int) -> None:
+    url = await mint(live, notebook)
+    token = parse_qs(urlsplit(url).query)["authToken"][0]
+    pieces = token.split(".")
+    pieces[part] = pieces[part][:-2] + ("AA" if not pieces[part].endswith("AA") else "BB")
+    async with browser_session() as browser:
+        refused = await redeem(browser, url.replace(token, ".".join(pieces)))
+        assert sign_in_reason(refused) == "link"
+
+
+async def test_a_token_for_another_notebook_is_refused(
+    live: LiveService, jupyter: Jupyter, notebook: str
+) -> None:
+    other = await register(live, jupyter.url, jupyter.token)
+    url = await mint(live, notebook)
+    async with browser_session() as browser:
+        refused = await redeem(browser, url.replace(f"{notebook}.localhost", f"{other}.localhost"))
+        assert sign_in_reason(refused) == "link"
+
+
+async def test_the_url_expires_after_5_minutes(live: LiveService, notebook: str) -> None:
+    almost, late = await mint(live, notebook), await mint(live, notebook)
+    live.clock.advance(299)
+    async with browser_session() as browser:
+        assert (await redeem(browser, almost)).status == 303
+    live.clock.advance(1)
+    async with browser_session() as browser:
+        assert sign_in_reason(await redeem(browser, late)) == "link"
+
+
+async def test_the_session_lasts_exactly_the_duration_asked_for(
+    live: LiveService, notebook: str
+) -> None:
+    url = await mint(live, notebook, 1800)
+    async with browser_session() as browser:
+        await redeem(browser, url)
+        live.clock.advance(1799)
+        async with browser.get(f"{origin(live, notebook)}/api/status", allow_redirects=False) as ok:
+            assert ok.status == 200
+        live.clock.advance(1)
+        async with browser.get(
+            f"{origin(live, notebook)}/api/status", allow_redirects=False
+        ) as over:
+            assert sign_in_reason(over) == "session"
+
+
+async def test_no_session_goes_to_the_sign_in_page(live: LiveService, notebook: str) -> None:
+    async with browser_session() as browser, browser.get(f"{origin(live, notebook)}/lab") as page:
+        # Followed to the service's own sign-in page, which says why in plain words.
+        assert page.status == 401
+        assert page.url.path == "/_nbpresign/sign-in"
+        text = await page.text()
+        assert "session has ended" in text
+        assert "Traceback" not in text
+
+
+async def test_a_session_cookie_is_good_for_its_own_notebook_only(
+    live: LiveService, jupyter: Jupyter, notebook: str
+) -> None:
+    other = await register(live, jupyter.url, jupyter.token)
+    async with browser_session() as browser:
+        response = await redeem(browser, await mint(live, notebook))
+        cookie = response.cookies["nbpresign-session"].value
+    async with (
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(resolver=_resolver())) as raw,
+        raw.get(
+            f"{origin(live, other)}/api/status",
+            headers={"Cookie": f"nbpresign-session={cookie}"},
+            allow_redirects=False,
+        ) as refused,
+    ):
+        assert sign_in_reason(refused) == "session"
+
+
+def _resolver() -> Any:
+    from notebooks import LoopbackResolver
+
+    return LoopbackResolver()
+
+
+async def test_the_jupyter_token_never_reaches_the_browser(
+    live: LiveService, jupyter: Jupyter, notebook: str
+) -> None:
+    async with browser_session() as browser:
+        await redeem(browser, await mint(live, notebook))
+        for path in (
+            "/",
+            "/lab",
+            "/lab/tree/hello.txt",
+            "/api/contents",
+            "/login?next=%2Flab",
+            "/api/me",
+            "/tree",
+        ):
+            async with browser.get(origin(live, notebook) + path) as page:
+                body = await page.read()
+                assert jupyter.token.encode() not in body, path
+                assert jupyter.token not in str(page.headers), path
+                assert all(jupyter.token not in str(h.headers) for h in page.history), path
+
+
+async def test_files_stream_through_unchanged(
+    live: LiveService, jupyter: Jupyter, notebook: str
+) -> None:
+    expected = (jupyter.root / "big.bin").read_bytes()
+    async with browser_session() as browser:
+        await redeem(browser, await mint(live, notebook))
+        async with browser.get(f"{origin(live, notebook)}/files/big.bin") as download:
+            assert download.status == 200
+            digest = hashlib.sha256()
+            size = 0
+            async for chunk in download.content.iter_chunked(256 * 1024):
+                digest.update(chunk)
+                size += len(chunk)
+        assert size == len(expected)
+        assert digest.hexdigest() == hashlib.sha256(expected).hexdigest()
+
+
+async def test_uploads_stream_through(live: LiveService, jupyter: Jupyter, notebook: str) -> None:
+    body = {"type": "file", "format": "text", "content": "x" * 3_000_000}
+    async with browser_session() as browser:
+        await redeem(browser, await mint(live, notebook))
+        async with browser.put(
+            f"{origin(live, notebook)}/api/contents/upload.txt",
+            data=io.BytesIO(json.dumps(body).encode()),
+            headers={"Origin": origin(live, notebook), "Content-Type": "application/json"},
+        ) as saved:
+            assert saved.status in (200, 201)
+    assert (jupyter.root / "upload.txt").stat().st_size == 3_000_000
+
+
+async def test_cross_site_writes_are_refused(live: LiveService, notebook: str) -> None:
+    async with browser_session() as browser:
+        await redeem(browser, await mint(live, notebook))
+        target = f"{origin(live, notebook)}/api/kernels"
+        for headers in (
+            {"Origin": "http://evil.localhost:1"},
+            {},
+            {"Referer": "http://evil.localhost:1/x"},
+        ):
+            async with browser.post(target, json={"name": "python3"}, headers=headers) as refused:
+                assert refused.status == 403, headers
+                assert "another site" in await refused.text()
+
+
+async def start_kernel(browser: aiohttp.ClientSession, base: str) -> str:
+    async with browser.post(
+        f"{base}/api/kernels", json={"name": "python3"}, headers={"Origin": base}
+    ) as started:
+        assert started.status == 201, await started.text()
+        kernel_id: str = (await started.json())["id"]
+        return kernel_id
+
+
+def execute_request(code: str, session_id: str) -> dict[str, Any]:
+    return {
+        "header": {
+            "msg_id": uuid.uuid4().hex,
+            "username": "test",
+            "session": session_id,
+            "msg_type": "execute_request",
+            "version": "5.3",
+            "date": datetime.now(UTC).isoformat(),
+        },
+        "parent_header": {},
+        "metadata": {},
+        "content": {
+            "code": code,
+            "silent": False,
+            "store_history": False,
+            "user_expressions": {},
+            "allow_stdin": False,
+        },
+        "channel": "shell",
+        "buffers": [],
+    }
+
+
+async def execute(ws: aiohttp.ClientWebSocketResponse, code: str, session_id: str) -> str:
+    request = execute_request(code, session_id)
+    await ws.send_json(request)
+    async with asyncio.timeout(60):
+        while True:
+            message = await ws.receive_json()
+            if message.get("parent_header", {}).get("msg_id") != request["header"]["msg_id"]:
+                continue
+            if message["msg_type"] == "execute_result":
+                result: str = message["content"]["data"]["text/plain"]
+                return result
+            if message["msg_type"] == "error":
+                raise AssertionError(message["content"])
+
+
+async def test_a_kernel_runs_a_cell_over_the_proxied_websocket(
+    live: LiveService, notebook: str
+) -> None:
+    base = origin(live, notebook)
+    async with browser_session() as browser:
+        await redeem(browser, await mint(live, notebook))
+        kernel_id = await start_kernel(browser, base)
+        session_id = uuid.uuid4().hex
+        async with browser.ws_connect(
+            f"{base}/api/kernels/{kernel_id}/channels?session_id={session_id}", origin=base
+        ) as ws:
+            assert await execute(ws, "1+1", session_id) == "2"
+        async with browser.delete(
+            f"{base}/api/kernels/{kernel_id}", headers={"Origin": base}
+        ) as deleted:
+            assert deleted.status == 204
+
+
+async def test_the_kernel_subprotocol_is_negotiated_through(
+    live: LiveService, notebook: str
+) -> None:
+    base = origin(live, notebook)
+    async with browser_session() as browser:
+        await redeem(browser, await mint(live, notebook))
+        kernel_id = await start_kernel(browser, base)
+        async with browser.ws_connect(
+            f"{base}/api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}",
+            origin=base,
+            protocols=(KERNEL_PROTOCOL,),
+        ) as ws:
+            assert ws.protocol == KERNEL_PROTOCOL
+        async with browser.delete(f"{base}/api/kernels/{kernel_id}", headers={"Origin": base}):
+            pass
+
+
+async def test_websockets_need_the_notebooks_origin(live: LiveService, notebook: str) -> None:
+    base = origin(live, notebook)
+    async with browser_session() as browser:
+        await redeem(browser, await mint(live, notebook))
+        kernel_id = await start_kernel(browser, base)
+        for bad in ("http://evil.localhost:1", None):
+            with pytest.raises(aiohttp.WSServerHandshakeError) as caught:
+                await browser.ws_connect(f"{base}/api/kernels/{kernel_id}/channels", origin=bad)
+            assert caught.value.status == 403
+
+
+async def test_stopping_the_instance_ends_access_at_once(live: LiveService, notebook: str) -> None:
+    base = origin(live, notebook)
+    async with browser_session() as browser:
+        await redeem(browser, await mint(live, notebook))
+        kernel_id = await start_kernel(browser, base)
+        session_id = uuid.uuid4().hex
+        async with browser.ws_connect(
+            f"{base}/api/kernels/{kernel_id}/channels?session_id={session_id}", origin=base
+        ) as ws:
+            assert await execute(ws, "40+2", session_id) == "42"
+            async with AsyncClient(live.grpc_target) as client:
+                await client.stop_notebook_instance(notebook)
+            async with asyncio.timeout(10):
+                while not ws.closed:
+                    await ws.receive()
+            assert ws.close_code == 1008
+        async with browser.get(f"{base}/api/status", allow_redirects=False) as after:
+            assert sign_in_reason(after) == "unavailable"
+        async with AsyncClient(live.grpc_target) as client:
+            await client.start_notebook_instance(notebook)
+        async with browser.get(f"{base}/api/status", allow_redirects=False) as again:
+            assert again.status == 200  # the session itself had not ended
+
+
+async def test_deleting_the_instance_ends_access(live: LiveService, notebook: str) -> None:
+    base = origin(live, notebook)
+    async with browser_session() as browser:
+        await redeem(browser, await mint(live, notebook))
+        async with AsyncClient(live.grpc_target) as client:
+            await client.stop_notebook_instance(notebook)
+            await client.delete_notebook_instance(notebook)
+        async with browser.get(f"{base}/api/status", allow_redirects=False) as after:
+            assert sign_in_reason(after) == "unavailable"
+
+
+async def test_jupyter_down_is_a_502_page_and_recovers(live: LiveService, tmp_path: Path) -> None:
+    port = _free_port()
+    name = await register(live, f"http://127.0.0.1:{port}/", "later-token")
+    base = origin(live, name)
+    async with browser_session() as browser:
+        await redeem(browser, await mint(live, name))
+        async with browser.get(f"{base}/api/status") as down:
+            assert down.status == 502
+            assert "did not answer" in await down.text()
+        root = tmp_path / "late"
+        root.mkdir()
+        late = await asyncio.to_thread(start_jupyter, root, port)
+        try:
+            # Same instance, same session: its registered token now matches nothing, so
+            # point the instance at the running server's real token through the storage.
+            async with AsyncClient(live.grpc_target) as client:
+                await client.stop_notebook_instance(name)
+                await client.delete_notebook_instance(name)
+            await register(live, late.url, late.token, name)
+            await redeem(browser, await mint(live, name))
+            async with browser.get(f"{base}/api/status") as up:
+                assert up.status == 200
+        finally:
+            await asyncio.to_thread(stop_jupyter, late)
+
+
+def _free_port() -> int:
+    from notebooks import free_port
+
+    return free_port()
+
+
+async def test_a_configured_sign_in_url_is_used(tmp_path: Path, jupyter: Jupyter) -> None:
+    async with live_service(
+        tmp_path / "data", sign_in_url="https://console.example.com/signin"
+    ) as live:
+        name = await register(live, jupyter.url, jupyter.token)
+        async with (
+            browser_session() as browser,
+            browser.get(f"{origin(live, name)}/lab", allow_redirects=False) as refused,
+        ):
+            assert refused.status == 302
+            assert refused.headers["Location"] == "https://console.example.com/signin"
+
+
+async def test_the_api_host_still_answers_aws_json(live: LiveService) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"http://127.0.0.1:{live.http_port}/",
+            json={"NotebookInstanceName": "x"},
+            headers={
+                "Content-Type": "application/x-amz-json-1.1",
+                "X-Amz-Target": "SageMaker.DescribeNotebookInstance",
+            },
+        ) as response,
+    ):
+        assert (await response.json(content_type=None))["message"] == "RecordNotFound"
