@@ -7,11 +7,13 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from google.protobuf.message import Message
 
 from nbpresign.client import Client, NbpresignError
+from nbpresign.client.credentials import NoCredentialsError, resolve
 from nbpresign.server.gateway import marshal
 
 DEFAULT_SERVER = "127.0.0.1:50051"
@@ -56,6 +58,44 @@ def add_to(commands: Subparsers) -> None:
     )
 
 
+def add_identity_commands(commands: Subparsers) -> None:
+    users = commands.add_parser("users", help="manage users").add_subparsers(
+        dest="verb", required=True, metavar="VERB"
+    )
+    _client_parser(users, "create", "create a user", _user_create).add_argument("name")
+    _client_parser(users, "list", "list users", _user_list)
+    _client_parser(
+        users, "delete", "delete a user with its keys and policies", _user_delete
+    ).add_argument("name")
+
+    keys = commands.add_parser("keys", help="manage access keys").add_subparsers(
+        dest="verb", required=True, metavar="VERB"
+    )
+    _client_parser(
+        keys, "create", "create an access key; prints its secret, once", _key_create
+    ).add_argument("user")
+    _client_parser(keys, "list", "list a user's access keys", _key_list).add_argument("user")
+    deleting = _client_parser(keys, "delete", "delete an access key", _key_delete)
+    deleting.add_argument("user")
+    deleting.add_argument("access_key_id")
+
+    policies = commands.add_parser("policies", help="manage user policies").add_subparsers(
+        dest="verb", required=True, metavar="VERB"
+    )
+    attach = _client_parser(
+        policies, "attach", "attach a policy document to a user", _policy_attach
+    )
+    attach.add_argument("user")
+    attach.add_argument(
+        "--document", required=True, metavar="FILE", help="the policy JSON ('-' for stdin)"
+    )
+    attach.add_argument("--name", default=None, help="the policy's name (default: the file's stem)")
+    _client_parser(policies, "list", "list a user's policies", _policy_list).add_argument("user")
+    detach = _client_parser(policies, "detach", "detach a policy from a user", _policy_detach)
+    detach.add_argument("user")
+    detach.add_argument("name")
+
+
 def _client_parser(
     parent: Subparsers, name: str, text: str, action: Callable[[Client, argparse.Namespace], None]
 ) -> argparse.ArgumentParser:
@@ -66,16 +106,24 @@ def _client_parser(
         metavar="HOST:PORT",
         help="the service's gRPC address (env NBPRESIGN_SERVER; default %(default)s)",
     )
+    parser.add_argument(
+        "--profile",
+        default=None,
+        help="AWS profile to sign with (default: the AWS credential chain)",
+    )
     parser.set_defaults(run=lambda args: _run(action, args))
     return parser
 
 
 def _run(action: Callable[[Client, argparse.Namespace], None], args: argparse.Namespace) -> int:
     try:
-        with Client(args.server) as client:
+        with Client(args.server, identity=resolve(profile=args.profile)) as client:
             action(client, args)
     except NbpresignError as exc:
         print(f"An error occurred ({exc.code}): {exc.message}", file=sys.stderr)
+        return 1
+    except (NoCredentialsError, OSError) as exc:
+        print(f"nbpresign: {exc}", file=sys.stderr)
         return 1
     return 0
 
@@ -125,3 +173,59 @@ def _delete(client: Client, args: argparse.Namespace) -> None:
 
 def _url(client: Client, args: argparse.Namespace) -> None:
     print(client.create_presigned_notebook_instance_url(args.name, args.duration))
+
+
+def _json(message: Message) -> Any:
+    return json.loads(marshal.render(message))
+
+
+def _user_create(client: Client, args: argparse.Namespace) -> None:
+    print(json.dumps({"User": _json(client.create_user(args.name))}, indent=4))
+
+
+def _user_list(client: Client, args: argparse.Namespace) -> None:
+    print(json.dumps({"Users": [_json(u) for u in client.list_users()]}, indent=4))
+
+
+def _user_delete(client: Client, args: argparse.Namespace) -> None:
+    client.delete_user(args.name)
+
+
+def _key_create(client: Client, args: argparse.Namespace) -> None:
+    # The shape `aws iam create-access-key` prints; CreateDate as ISO 8601, as it does.
+    key = client.create_access_key(args.user)
+    shown = {
+        "UserName": key.user_name,
+        "AccessKeyId": key.access_key_id,
+        "Status": key.status,
+        "SecretAccessKey": key.secret_access_key,
+        "CreateDate": key.create_date.ToJsonString(),
+    }
+    print(json.dumps({"AccessKey": shown}, indent=4))
+
+
+def _key_list(client: Client, args: argparse.Namespace) -> None:
+    keys = [_json(k) for k in client.list_access_keys(args.user)]
+    print(json.dumps({"AccessKeyMetadata": keys}, indent=4))
+
+
+def _key_delete(client: Client, args: argparse.Namespace) -> None:
+    client.delete_access_key(args.user, args.access_key_id)
+
+
+def _policy_attach(client: Client, args: argparse.Namespace) -> None:
+    document = sys.stdin.read() if args.document == "-" else Path(args.document).read_text()
+    name = args.name or (Path(args.document).stem if args.document != "-" else "policy")
+    client.put_user_policy(args.user, name, document)
+
+
+def _policy_list(client: Client, args: argparse.Namespace) -> None:
+    found = [
+        {"PolicyName": p.policy_name, "PolicyDocument": json.loads(p.policy_document)}
+        for p in client.list_user_policies(args.user)
+    ]
+    print(json.dumps({"Policies": found}, indent=4))
+
+
+def _policy_detach(client: Client, args: argparse.Namespace) -> None:
+    client.delete_user_policy(args.user, args.name)

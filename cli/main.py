@@ -5,8 +5,13 @@
     nbpresign instances register NAME --jupyter-url URL [--jupyter-token TOKEN]
     nbpresign instances list | describe NAME | stop NAME | start NAME | delete NAME
     nbpresign url NAME [--duration SECONDS]
+    nbpresign users create NAME | list | delete NAME
+    nbpresign keys create USER | list USER | delete USER KEY_ID
+    nbpresign policies attach USER --document FILE [--name NAME] | list USER | detach USER NAME
 
-Client commands reach the server at --server HOST:PORT (env NBPRESIGN_SERVER).
+Client commands reach the server at --server HOST:PORT (env NBPRESIGN_SERVER), signing
+with the AWS credential chain (--profile, AWS_* variables, shared files), else with the
+admin key in the local service's data directory.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve_commands.add_to(commands)
     client_commands.add_to(commands)
+    client_commands.add_identity_commands(commands)
     return parser
 
 

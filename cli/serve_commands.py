@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from nbpresign.client.credentials import NoCredentialsError, resolve
 from nbpresign.server import service, settings
 from nbpresign.server.urls import DEFAULT_URL_TEMPLATE, TemplateError
 
@@ -50,6 +51,13 @@ def add_to(commands: Subparsers) -> None:
         action="store_true",
         help="also start a local Jupyter server, registered as instance 'demo', "
         "and print a URL that opens it",
+    )
+    serve.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="a proxy or load balancer whose X-Forwarded-For is believed (repeatable)",
     )
     serve.set_defaults(run=_serve)
 
@@ -101,6 +109,7 @@ def _serve(args: argparse.Namespace) -> int:
         url_template=args.url_template,
         sign_in_url=args.sign_in_url,
         demo=args.demo,
+        trusted_proxies=tuple(args.trusted_proxy),
     )
     try:
         asyncio.run(service.run(options, on_ready=_announce))
@@ -114,9 +123,16 @@ def _gateway(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    options = settings.Settings(host=args.host, http_port=args.http_port)
     try:
-        asyncio.run(service.run_gateway(options, args.core, on_ready=_announce))
+        identity = resolve()
+    except NoCredentialsError as exc:
+        print(f"nbpresign: cannot start: {exc}", file=sys.stderr)
+        return 1
+    options = settings.Settings(host=args.host, http_port=args.http_port, region=identity.region)
+    try:
+        asyncio.run(
+            service.run_gateway(options, args.core, identity.credentials, on_ready=_announce)
+        )
     except OSError as exc:
         print(f"nbpresign: cannot start: {exc}", file=sys.stderr)
         return 1

@@ -6,16 +6,20 @@ from types import TracebackType
 
 import grpc
 
+from nbpresign.client.credentials import SigningIdentity, resolve
 from nbpresign.client.errors import rpc_errors
 from nbpresign.client.requests import list_request, presign_request
+from nbpresign.client.signing import AsyncSigningInterceptor
 from nbpresign.v1 import notebook_instances_pb2 as nb
 from nbpresign.v1 import notebook_instances_pb2_grpc as nb_grpc
 from nbpresign.v1 import presign_pb2_grpc
 
 
 class AsyncClient:
-    def __init__(self, target: str, *, channel: grpc.aio.Channel | None = None) -> None:
-        self._channel = channel or grpc.aio.insecure_channel(target)
+    def __init__(self, target: str, *, identity: SigningIdentity | None = None) -> None:
+        """`identity`: the key that signs every call; by default the AWS credential chain."""
+        signer = AsyncSigningInterceptor(identity or resolve())
+        self._channel = grpc.aio.insecure_channel(target, interceptors=[signer])  # type: ignore[list-item]
         self._presign = presign_pb2_grpc.PresignServiceStub(self._channel)
         self._instances = nb_grpc.NotebookInstanceServiceStub(self._channel)
 

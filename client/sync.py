@@ -6,18 +6,31 @@ from types import TracebackType
 
 import grpc
 
+from nbpresign.client.credentials import SigningIdentity, resolve
 from nbpresign.client.errors import rpc_errors
 from nbpresign.client.requests import list_request, presign_request
+from nbpresign.client.signing import SigningInterceptor
+from nbpresign.v1 import iam_pb2 as iam
+from nbpresign.v1 import iam_pb2_grpc as iam_grpc
 from nbpresign.v1 import notebook_instances_pb2 as nb
 from nbpresign.v1 import notebook_instances_pb2_grpc as nb_grpc
 from nbpresign.v1 import presign_pb2_grpc
 
 
 class Client:
-    def __init__(self, target: str, *, channel: grpc.Channel | None = None) -> None:
-        self._channel = channel or grpc.insecure_channel(target)
+    def __init__(
+        self,
+        target: str,
+        *,
+        identity: SigningIdentity | None = None,
+        channel: grpc.Channel | None = None,
+    ) -> None:
+        """`identity`: the key that signs every call; by default the AWS credential chain."""
+        signer = SigningInterceptor(identity or resolve())
+        self._channel = grpc.intercept_channel(channel or grpc.insecure_channel(target), signer)
         self._presign = presign_pb2_grpc.PresignServiceStub(self._channel)
         self._instances = nb_grpc.NotebookInstanceServiceStub(self._channel)
+        self._iam = iam_grpc.IamServiceStub(self._channel)
 
     def __enter__(self) -> Client:
         return self
@@ -91,3 +104,50 @@ class Client:
             self._instances.DeleteNotebookInstance(
                 nb.DeleteNotebookInstanceRequest(notebook_instance_name=name)
             )
+
+    # Identities (IamService): users, access keys, policies.
+
+    def create_user(self, user_name: str) -> iam.User:
+        with rpc_errors():
+            return self._iam.CreateUser(iam.CreateUserRequest(user_name=user_name)).user
+
+    def list_users(self) -> list[iam.User]:
+        with rpc_errors():
+            return list(self._iam.ListUsers(iam.ListUsersRequest()).users)
+
+    def delete_user(self, user_name: str) -> None:
+        with rpc_errors():
+            self._iam.DeleteUser(iam.DeleteUserRequest(user_name=user_name))
+
+    def create_access_key(self, user_name: str) -> iam.AccessKey:
+        """The new key, with its secret: the only time the secret is returned."""
+        with rpc_errors():
+            request = iam.CreateAccessKeyRequest(user_name=user_name)
+            return self._iam.CreateAccessKey(request).access_key
+
+    def list_access_keys(self, user_name: str) -> list[iam.AccessKey]:
+        with rpc_errors():
+            request = iam.ListAccessKeysRequest(user_name=user_name)
+            return list(self._iam.ListAccessKeys(request).access_key_metadata)
+
+    def delete_access_key(self, user_name: str, access_key_id: str) -> None:
+        with rpc_errors():
+            request = iam.DeleteAccessKeyRequest(user_name=user_name, access_key_id=access_key_id)
+            self._iam.DeleteAccessKey(request)
+
+    def put_user_policy(self, user_name: str, policy_name: str, policy_document: str) -> None:
+        request = iam.PutUserPolicyRequest(
+            user_name=user_name, policy_name=policy_name, policy_document=policy_document
+        )
+        with rpc_errors():
+            self._iam.PutUserPolicy(request)
+
+    def list_user_policies(self, user_name: str) -> list[iam.UserPolicy]:
+        with rpc_errors():
+            request = iam.ListUserPoliciesRequest(user_name=user_name)
+            return list(self._iam.ListUserPolicies(request).policies)
+
+    def delete_user_policy(self, user_name: str, policy_name: str) -> None:
+        with rpc_errors():
+            request = iam.DeleteUserPolicyRequest(user_name=user_name, policy_name=policy_name)
+            self._iam.DeleteUserPolicy(request)

@@ -22,7 +22,7 @@ Constraints = constraints_pb2.FieldConstraints
 
 @cache
 def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+    return re.compile(pattern, re.ASCII)  # AWS patterns mean ASCII \w and \d
 
 
 @cache

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+from nbpresign.server.iam.identities import Principal
+
 
 def new_request_id() -> str:
     return str(uuid.uuid4())
@@ -14,10 +16,12 @@ def new_request_id() -> str:
 class CallContext:
     """The caller as the transport established it.
 
-    `principal` is the caller's ARN once authentication exists (None: anonymous);
-    `source_ip` is the address the request came from, as the transport saw it.
+    `principal`: who signed the request (None: nobody did, and the core refuses it);
+    `source_ip`: where it came from (the TCP peer, or the client a trusted proxy names);
+    `secure_transport`: whether it arrived over TLS (aws:SecureTransport).
     """
 
     source_ip: str
-    principal: str | None = None
+    principal: Principal | None = None
+    secure_transport: bool = False
     request_id: str = field(default_factory=new_request_id)

@@ -1,7 +1,7 @@
 """The core: one dispatch for every transport.
 
     Core.call(method, request, ctx)
-      -> each interceptor in order (validation first; authorization joins later)
+      -> each interceptor in order: authorization (server.authorization), then validation
       -> the handler named after the RPC
 
 The gRPC server and the in-process gateway transport both call `Core.call`, so a
@@ -29,10 +29,6 @@ async def validate_constraints(
     return await proceed(request, ctx)
 
 
-def default_interceptors() -> list[Interceptor]:
-    return [validate_constraints]
-
-
 def handler_table(
     methods: Iterable[Method], implementations: Sequence[object]
 ) -> dict[str, Handler]:
@@ -53,13 +49,10 @@ def handler_table(
 
 class Core:
     def __init__(
-        self,
-        handlers: Mapping[str, Handler],
-        *,
-        interceptors: Sequence[Interceptor] | None = None,
+        self, handlers: Mapping[str, Handler], *, interceptors: Sequence[Interceptor]
     ) -> None:
         self._handlers = dict(handlers)
-        self._interceptors = list(default_interceptors() if interceptors is None else interceptors)
+        self._interceptors = list(interceptors)
 
     async def call(self, method: Method, request: Message, ctx: CallContext) -> Message:
         return await self._run(0, method, request, ctx)

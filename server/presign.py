@@ -17,7 +17,6 @@ from nbpresign.server.storage import Storage
 from nbpresign.v1 import presign_pb2 as pb
 
 DEFAULT_SESSION_SECONDS = 43200  # 12 hours, as in SageMaker
-ANONYMOUS = "anonymous"
 
 
 class PresignService:
@@ -46,10 +45,11 @@ class PresignService:
             if request.HasField("session_expiration_duration_in_seconds")
             else DEFAULT_SESSION_SECONDS
         )
+        assert ctx.principal is not None  # the authorization interceptor ran first
         grant = tokens.new_grant(
             instance_arn=self._site.arn(instance.name),
             instance_key=instance.key,
-            principal=ctx.principal or ANONYMOUS,
+            principal=ctx.principal,
             session_seconds=session_seconds,
             now=self._clock(),
         )

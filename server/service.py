@@ -13,20 +13,30 @@ from dataclasses import dataclass
 import grpc
 from aiohttp import web
 from aiohttp.typedefs import Middleware
+from botocore.credentials import Credentials
 
 from nbpresign.server import demo, grpc_server, signing_keys
+from nbpresign.server.auth.authenticator import Authenticator
+from nbpresign.server.auth.gateway_service import GatewayService
+from nbpresign.server.auth.grpc_auth import GrpcCallAuthenticator
+from nbpresign.server.authorization import Authorizer, authorize_with
 from nbpresign.server.clock import Clock, system_clock
 from nbpresign.server.context import CallContext
-from nbpresign.server.core import Core, handler_table
+from nbpresign.server.core import Core, handler_table, validate_constraints
 from nbpresign.server.gateway.app import build_app
 from nbpresign.server.gateway.router import build_routes
 from nbpresign.server.gateway.transport import GrpcTransport, InProcessTransport, Transport
-from nbpresign.server.methods import METHODS
+from nbpresign.server.iam import bootstrap
+from nbpresign.server.iam.identities import Principal, user_arn
+from nbpresign.server.iam.sealing import SecretBox, load_or_create_master_key
+from nbpresign.server.iam.service import IamService
+from nbpresign.server.methods import GATEWAY_METHODS, METHODS, method_named
 from nbpresign.server.presign import PresignService
 from nbpresign.server.proxy.app import NotebookProxy
 from nbpresign.server.registry import NotebookInstanceService
 from nbpresign.server.settings import Settings
 from nbpresign.server.site import Site
+from nbpresign.server.source_ip import parse_networks
 from nbpresign.server.storage import Storage
 from nbpresign.server.storage.sqlite import SqliteStorage
 from nbpresign.server.urls import UrlTemplate
@@ -51,18 +61,49 @@ def bind_http_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def build_core(
+@dataclass(frozen=True)
+class Parts:
+    """The service's pieces, built once from the settings."""
+
+    core: Core
+    authenticator: Authenticator
+    authorizer: Authorizer
+    proxy: NotebookProxy
+    box: SecretBox
+
+
+def build_parts(
     storage: Storage,
     site: Site,
     keys: signing_keys.KeyRing,
+    box: SecretBox,
     clock: Clock,
-    proxy: NotebookProxy,
-) -> Core:
+    settings: Settings,
+) -> Parts:
+    authorizer = Authorizer(storage, clock)
+    authenticator = Authenticator(
+        storage, box, region=site.region, account_id=site.account_id, clock=clock
+    )
+    proxy = NotebookProxy(
+        storage,
+        site,
+        lambda: keys,
+        clock,
+        authorizer,
+        sign_in_url=settings.sign_in_url,
+        trusted_proxies=parse_networks(settings.trusted_proxies),
+    )
     implementations = [
         PresignService(storage, site, lambda: keys, clock),
         NotebookInstanceService(storage, site, clock, on_revoke=proxy.revoke),
+        IamService(storage, box, site.account_id, clock, on_principal_change=proxy.recheck),
+        GatewayService(authenticator),
     ]
-    return Core(handler_table(METHODS, implementations))
+    core = Core(
+        handler_table(METHODS, implementations),
+        interceptors=[authorize_with(authorizer, site), validate_constraints],
+    )
+    return Parts(core, authenticator, authorizer, proxy, box)
 
 
 @contextlib.asynccontextmanager
@@ -74,7 +115,11 @@ async def running_http(
     before: Sequence[Middleware] = (),
 ) -> AsyncIterator[None]:
     app = build_app(
-        build_routes(METHODS), transport, max_body_bytes=settings.max_body_bytes, before=before
+        build_routes(GATEWAY_METHODS),
+        transport,
+        max_body_bytes=settings.max_body_bytes,
+        before=before,
+        trusted_proxies=parse_networks(settings.trusted_proxies),
     )
     # No access log: a presigned URL's token must never reach a log file.
     runner = web.AppRunner(app, access_log=None)
@@ -87,8 +132,11 @@ async def running_http(
 
 
 @contextlib.asynccontextmanager
-async def running_grpc(core: Core, host: str, port: int) -> AsyncIterator[int]:
-    server, health = grpc_server.build_server(core, METHODS)
+async def running_grpc(parts: Parts, host: str, port: int, account_id: str) -> AsyncIterator[int]:
+    authenticate = GrpcCallAuthenticator(
+        parts.authenticator, parts.authorizer, account_id=account_id
+    )
+    server, health = grpc_server.build_server(parts.core, METHODS, authenticate=authenticate)
     bound = server.add_insecure_port(f"{_bracket(host)}:{port}")
     await server.start()
     try:
@@ -112,16 +160,27 @@ async def run(
     urls = UrlTemplate(settings.url_template, settings.region, http_port)
     site = Site(settings.region, settings.account_id, urls)
     keys = signing_keys.load_or_create(settings.data_dir)
+    box = SecretBox(load_or_create_master_key(settings.data_dir))
     storage = await SqliteStorage.open(settings.data_dir)
-    proxy = NotebookProxy(storage, site, lambda: keys, clock, sign_in_url=settings.sign_in_url)
-    core = build_core(storage, site, keys, clock, proxy)
+    parts = build_parts(storage, site, keys, box, clock, settings)
     try:
+        if await bootstrap.ensure_admin(storage, box, settings.data_dir, clock):
+            log.info(
+                "created user admin; its key is in %s",
+                settings.data_dir / bootstrap.CREDENTIALS_FILE,
+            )
+        host = _bracket(_loopback_if_any(settings.host))
+        endpoint = f"http://{host}:{http_port}"
+        bootstrap.write_config(settings.data_dir, region=settings.region, endpoint_url=endpoint)
         async with (
             contextlib.AsyncExitStack() as stack,
-            running_grpc(core, settings.host, settings.grpc_port) as grpc_port,
+            running_grpc(
+                parts, settings.host, settings.grpc_port, settings.account_id
+            ) as grpc_port,
         ):
+            transport = InProcessTransport(parts.core, parts.authenticator)
             await stack.enter_async_context(
-                running_http(InProcessTransport(core), sock, settings, before=[proxy.middleware])
+                running_http(transport, sock, settings, before=[parts.proxy.middleware])
             )
             demo_url = None
             if settings.demo:
@@ -129,32 +188,45 @@ async def run(
                     demo.demo_jupyter(settings.data_dir)
                 )
                 await demo.register_demo(storage, jupyter_url, token, clock())
-                demo_url = await _mint_demo_url(core)
-            host = _bracket(settings.host)
-            on_ready(Endpoints(f"{host}:{grpc_port}", f"http://{host}:{http_port}/", demo_url))
+                demo_url = await _mint_demo_url(parts.core, storage, site)
+            on_ready(Endpoints(f"{host}:{grpc_port}", f"{endpoint}/", demo_url))
             await _until_stopped(stop)
     finally:
-        await proxy.close()
+        await parts.proxy.close()
         await storage.close()
 
 
-async def _mint_demo_url(core: Core) -> str:
-    method = next(m for m in METHODS if m.name == "CreatePresignedNotebookInstanceUrl")
+async def _mint_demo_url(core: Core, storage: Storage, site: Site) -> str:
+    """A URL for "demo", minted as the admin, as `nbpresign url demo` would."""
+    keys = await storage.list_access_keys(bootstrap.ADMIN_USER)
+    if not keys:
+        raise RuntimeError("the admin user has no access key to mint the demo URL with")
+    admin = Principal(
+        user_arn(site.account_id, bootstrap.ADMIN_USER), bootstrap.ADMIN_USER, keys[0].key_id
+    )
     request = presign_pb2.CreatePresignedNotebookInstanceUrlRequest(
         notebook_instance_name=demo.DEMO_NAME
     )
-    response = await core.call(method, request, CallContext(source_ip="127.0.0.1"))
+    ctx = CallContext(source_ip="127.0.0.1", principal=admin)
+    response = await core.call(method_named("CreatePresignedNotebookInstanceUrl"), request, ctx)
     assert isinstance(response, presign_pb2.CreatePresignedNotebookInstanceUrlResponse)
     return response.authorized_url
 
 
 async def run_gateway(
-    settings: Settings, core_target: str, *, on_ready: Callable[[Endpoints], None]
+    settings: Settings,
+    core_target: str,
+    credentials: Credentials,
+    *,
+    on_ready: Callable[[Endpoints], None],
 ) -> None:
-    """Runs only the gateway, forwarding to a core at `core_target` over gRPC."""
+    """Runs only the gateway, forwarding to a core at `core_target` over gRPC, signing its
+    calls with `credentials` (a principal allowed nbpresign:ForwardCaller and
+    nbpresign:AuthenticateRequest)."""
     sock = bind_http_socket(settings.host, settings.http_port)
     channel = grpc.aio.insecure_channel(core_target)
-    async with channel, running_http(GrpcTransport(channel), sock, settings):
+    transport = GrpcTransport(channel, credentials, settings.region)
+    async with channel, running_http(transport, sock, settings):
         port = sock.getsockname()[1]
         on_ready(Endpoints(core_target, f"http://{_bracket(settings.host)}:{port}/"))
         await _until_stopped(None)
@@ -168,6 +240,11 @@ async def _until_stopped(stop: asyncio.Event | None) -> None:
             loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("shutting down")
+
+
+def _loopback_if_any(host: str) -> str:
+    """Where a local client should connect when the service listens on every address."""
+    return {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104 - compared, not bound
 
 
 def _bracket(host: str) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import jwt
 
+from nbpresign.server.iam.identities import Principal
 from nbpresign.server.signing_keys import KeyRing
 from nbpresign.server.tokens import ALGORITHM, ISSUER, UrlGrant
 
@@ -23,7 +24,7 @@ SESSION_USE = "session"
 class Session:
     instance_arn: str
     instance_key: str
-    principal: str
+    principal: Principal
     started_at: int
     expires_at: int
     grant_id: str  # the jti of the URL token it was redeemed from
@@ -46,7 +47,9 @@ def encode(session: Session, ring: KeyRing) -> str:
         "iss": ISSUER,
         "use": SESSION_USE,
         "aud": f"{session.instance_arn}#session",
-        "sub": session.principal,
+        "sub": session.principal.arn,
+        "usr": session.principal.user_name,
+        "akid": session.principal.access_key_id,
         "nb": session.instance_key,
         "iat": session.started_at,
         "exp": session.expires_at,
@@ -71,7 +74,7 @@ def decode(cookie: str, ring: KeyRing, *, instance_arn: str, now: float) -> Sess
             audience=f"{instance_arn}#session",
             issuer=ISSUER,
             options={
-                "require": ["exp", "iat", "jti", "sub", "nb", "use"],
+                "require": ["exp", "iat", "jti", "sub", "usr", "akid", "nb", "use"],
                 "verify_exp": False,
                 "verify_iat": False,
             },
@@ -83,7 +86,7 @@ def decode(cookie: str, ring: KeyRing, *, instance_arn: str, now: float) -> Sess
     return Session(
         instance_arn=instance_arn,
         instance_key=claims["nb"],
-        principal=claims["sub"],
+        principal=Principal(claims["sub"], claims["usr"], claims["akid"]),
         started_at=int(claims["iat"]),
         expires_at=int(claims["exp"]),
         grant_id=claims["jti"],

@@ -37,3 +37,5 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     sign_in_url: str | None = None  # None: the service's own sign-in page
     demo: bool = False  # also start a local Jupyter server, registered as "demo"
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (CIDRs).
+    trusted_proxies: tuple[str, ...] = ()

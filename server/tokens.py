@@ -3,7 +3,7 @@
 Claims:
     iss   "nbpresign"
     aud   the notebook instance's ARN
-    sub   who asked for the URL (principal ARN, or "anonymous")
+    sub   who asked for the URL: the principal's ARN (usr: the user, akid: the access key)
     iat   issue time; exp is exactly iat + 300 (the URL is valid for 5 minutes)
     jti   a unique id, so a token can be redeemed once
     nb    the lower-cased instance name
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import jwt
 
+from nbpresign.server.iam.identities import Principal
 from nbpresign.server.signing_keys import KeyRing
 
 ISSUER = "nbpresign"
@@ -28,7 +29,7 @@ ALGORITHM = "HS256"
 class UrlGrant:
     instance_arn: str
     instance_key: str
-    principal: str
+    principal: Principal
     session_seconds: int
     issued_at: int
     token_id: str
@@ -39,7 +40,7 @@ class UrlGrant:
 
 
 def new_grant(
-    *, instance_arn: str, instance_key: str, principal: str, session_seconds: int, now: float
+    *, instance_arn: str, instance_key: str, principal: Principal, session_seconds: int, now: float
 ) -> UrlGrant:
     return UrlGrant(
         instance_arn=instance_arn,
@@ -55,7 +56,9 @@ def encode(grant: UrlGrant, ring: KeyRing) -> str:
     claims = {
         "iss": ISSUER,
         "aud": grant.instance_arn,
-        "sub": grant.principal,
+        "sub": grant.principal.arn,
+        "usr": grant.principal.user_name,
+        "akid": grant.principal.access_key_id,
         "iat": grant.issued_at,
         "exp": grant.expires_at,
         "jti": grant.token_id,
@@ -86,7 +89,7 @@ def decode(token: str, ring: KeyRing, *, audience: str, now: float) -> UrlGrant:
             issuer=ISSUER,
             # Time is checked below against the service's clock, not PyJWT's.
             options={
-                "require": ["exp", "iat", "jti", "sub", "aud", "iss", "nb", "sess"],
+                "require": ["exp", "iat", "jti", "sub", "usr", "akid", "aud", "iss", "nb", "sess"],
                 "verify_exp": False,
                 "verify_iat": False,
             },
@@ -96,7 +99,7 @@ def decode(token: str, ring: KeyRing, *, audience: str, now: float) -> UrlGrant:
     grant = UrlGrant(
         instance_arn=claims["aud"],
         instance_key=claims["nb"],
-        principal=claims["sub"],
+        principal=Principal(claims["sub"], claims["usr"], claims["akid"]),
         session_seconds=int(claims["sess"]),
         issued_at=int(claims["iat"]),
         token_id=claims["jti"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 import os
 import signal
 import socket
@@ -15,7 +16,12 @@ from pathlib import Path
 
 import grpc
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from nbpresign.client.credentials import SigningIdentity
 
 NBPRESIGN = [sys.executable, "-m", "nbpresign.cli"]
 
@@ -26,12 +32,35 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def identity_of(data_dir: Path) -> SigningIdentity:
+    """The admin key `serve` wrote to DATA_DIR/credentials on its first start."""
+    parser = configparser.ConfigParser()
+    parser.read(data_dir / "credentials")
+    section = parser["default"]
+    return SigningIdentity(
+        Credentials(section["aws_access_key_id"], section["aws_secret_access_key"]), "us-east-1"
+    )
+
+
+def sign_http(
+    identity: SigningIdentity, url: str, body: bytes, headers: dict[str, str]
+) -> dict[str, str]:
+    """Headers with a SigV4 signature, as botocore signs for boto3."""
+    request = AWSRequest(method="POST", url=url, data=body, headers=headers)
+    SigV4Auth(identity.credentials, "sagemaker", identity.region).add_auth(request)
+    return dict(request.headers.items())
+
+
 @dataclass
 class Server:
     process: subprocess.Popen[str]
     data_dir: Path
     grpc_port: int
     http_port: int
+
+    @property
+    def identity(self) -> SigningIdentity:
+        return identity_of(self.data_dir)
 
     @property
     def grpc_target(self) -> str:
@@ -98,14 +127,21 @@ class Gateway:
         return out
 
 
-def start_gateway(core_target: str) -> Gateway:
-    """`nbpresign gateway` alone, forwarding to a core over gRPC; returns once it listens."""
+def start_gateway(core_target: str, identity: SigningIdentity) -> Gateway:
+    """`nbpresign gateway` alone, forwarding to a core over gRPC and signing with
+    `identity` (given the standard way, in AWS_* variables); returns once it listens."""
     port = free_port()
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": identity.credentials.access_key,
+        "AWS_SECRET_ACCESS_KEY": identity.credentials.secret_key,
+    }
     process = subprocess.Popen(
         [*NBPRESIGN, "gateway", "--core", core_target, "--http-port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env=env,
     )
     assert process.stdout is not None
     for line in process.stdout:
@@ -131,13 +167,23 @@ def fresh_server(tmp_path: Path) -> Iterator[Server]:
 
 
 @pytest.fixture(autouse=True)
-def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    # botocore signs every request; no authentication exists yet, any key will do.
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+def _no_outside_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # Whatever the machine has (~/.aws, AWS_* variables, a local data directory) stays out.
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("NBPRESIGN_DATA_DIR", str(tmp_path / "no-local-service"))
+
+
+@pytest.fixture
+def as_admin(server: Server, monkeypatch: pytest.MonkeyPatch) -> Server:
+    """The AWS credential chain resolves to the session server's admin key, as the README
+    shows: AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE pointed at its data directory."""
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(server.data_dir / "credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(server.data_dir / "config"))
+    return server
 
 
 def unique_name(prefix: str = "nb") -> str:
@@ -150,6 +196,6 @@ def registered(server: Server) -> str:
     from nbpresign.client import Client
 
     name = unique_name()
-    with Client(server.grpc_target) as client:
+    with Client(server.grpc_target, identity=server.identity) as client:
         client.register_notebook_instance(name, "http://127.0.0.1:9/", "jupyter-secret-token")
     return name

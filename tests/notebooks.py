@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from nbpresign.client.credentials import SigningIdentity
 from nbpresign.server import service
 from nbpresign.server.settings import Settings
 
@@ -104,6 +105,13 @@ class LiveService:
     endpoints: service.Endpoints
     clock: FakeClock
     http_port: int
+    data_dir: Path
+
+    @property
+    def identity(self) -> SigningIdentity:
+        from conftest import identity_of
+
+        return identity_of(self.data_dir)
 
     @property
     def grpc_target(self) -> str:
@@ -126,7 +134,8 @@ async def live_service(data_dir: Path, **settings: Any) -> AsyncIterator[LiveSer
         task.result()  # raises what stopped it
     endpoints = ready.result()
     try:
-        yield LiveService(endpoints, clock, int(endpoints.http.rstrip("/").rsplit(":", 1)[1]))
+        port = int(endpoints.http.rstrip("/").rsplit(":", 1)[1])
+        yield LiveService(endpoints, clock, port, data_dir)
     finally:
         stop.set()
         await task

@@ -18,8 +18,10 @@ from conftest import Server, unique_name
 
 
 @pytest.fixture
-def sagemaker(server: Server) -> Iterator[Any]:
-    client = boto3.client("sagemaker", endpoint_url=server.endpoint, region_name="us-east-1")
+def sagemaker(as_admin: Server) -> Iterator[Any]:
+    # No endpoint_url: the config file `serve` wrote names it, as the README shows.
+    client = boto3.client("sagemaker")
+    assert client.meta.endpoint_url == as_admin.endpoint
     yield client
     client.close()
 
@@ -68,7 +70,7 @@ def test_each_url_has_a_unique_token_id(sagemaker: Any, registered: str) -> None
 
 def test_names_are_case_insensitive_and_arns_lower_case(sagemaker: Any, server: Server) -> None:
     name = unique_name("MixedCase")
-    with Client(server.grpc_target) as client:
+    with Client(server.grpc_target, identity=server.identity) as client:
         arn = client.register_notebook_instance(name, "http://127.0.0.1:9/")
     assert arn.endswith(f"notebook-instance/{name.lower()}")
     described = sagemaker.describe_notebook_instance(NotebookInstanceName=name.upper())
@@ -93,7 +95,7 @@ def test_describe(sagemaker: Any, registered: str) -> None:
 def test_list_with_pagination(sagemaker: Any, server: Server) -> None:
     prefix = unique_name("page")
     names = [f"{prefix}-{i}" for i in range(5)]
-    with Client(server.grpc_target) as client:
+    with Client(server.grpc_target, identity=server.identity) as client:
         for name in reversed(names):
             client.register_notebook_instance(name, "http://127.0.0.1:9/")
     first = sagemaker.list_notebook_instances(NameContains=prefix, MaxResults=2)
@@ -115,7 +117,7 @@ def test_list_with_pagination(sagemaker: Any, server: Server) -> None:
 
 def test_list_filters_by_status(sagemaker: Any, server: Server) -> None:
     prefix = unique_name("status")
-    with Client(server.grpc_target) as client:
+    with Client(server.grpc_target, identity=server.identity) as client:
         client.register_notebook_instance(f"{prefix}-a", "http://127.0.0.1:9/")
         client.register_notebook_instance(f"{prefix}-b", "http://127.0.0.1:9/")
     sagemaker.stop_notebook_instance(NotebookInstanceName=f"{prefix}-b")

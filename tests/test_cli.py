@@ -29,7 +29,8 @@ def aws(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_instances_commands(server: Server) -> None:
+def test_instances_commands(as_admin: Server) -> None:
+    server = as_admin
     name = unique_name("cli")
     registered = nbpresign(
         server,
@@ -68,13 +69,15 @@ def test_instances_commands(server: Server) -> None:
         assert "cli-secret" not in json.dumps(output)
 
 
-def test_url_command_reports_validation_errors(server: Server) -> None:
+def test_url_command_reports_validation_errors(as_admin: Server) -> None:
+    server = as_admin
     result = nbpresign(server, "url", "a_b", "--duration", "99")
     assert result.returncode == 1
     assert "2 validation errors detected" in result.stderr
 
 
-def test_aws_cli(server: Server, registered: str) -> None:
+def test_aws_cli(as_admin: Server, registered: str) -> None:
+    server = as_admin
     result = aws(
         server,
         "create-presigned-notebook-instance-url",
@@ -95,7 +98,8 @@ def test_aws_cli(server: Server, registered: str) -> None:
     ("name", "expected"),
     [("bad_name", "failed to satisfy constraint"), ("absent-instance", "RecordNotFound")],
 )
-def test_aws_cli_errors(server: Server, name: str, expected: str) -> None:
+def test_aws_cli_errors(as_admin: Server, name: str, expected: str) -> None:
+    server = as_admin
     result = aws(server, "create-presigned-notebook-instance-url", "--notebook-instance-name", name)
     assert result.returncode != 0
     assert "(ValidationException)" in result.stderr

@@ -4,11 +4,29 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from botocore.credentials import Credentials
 
 import nbpresign.client
 from nbpresign.client import AsyncClient, Client, NbpresignError
+from nbpresign.client.credentials import NoCredentialsError, SigningIdentity, resolve
 
 from conftest import Server, unique_name
+
+
+def identity_of_nobody() -> SigningIdentity:
+    return SigningIdentity(Credentials("AKIAEXAMPLEEXAMPLE00", "x" * 40), "us-east-1")
+
+
+def test_no_credentials_is_a_clear_error() -> None:
+    with pytest.raises(NoCredentialsError, match="no AWS credentials found"):
+        resolve()
+
+
+def test_the_local_services_key_is_the_fallback(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NBPRESIGN_DATA_DIR", str(server.data_dir))
+    assert resolve().credentials.access_key == server.identity.credentials.access_key
 
 
 def test_public_surface_is_sorted_and_complete() -> None:
@@ -18,7 +36,7 @@ def test_public_surface_is_sorted_and_complete() -> None:
 
 def test_sync_client_lifecycle(server: Server) -> None:
     name = unique_name("sync")
-    with Client(server.grpc_target) as client:
+    with Client(server.grpc_target, identity=server.identity) as client:
         arn = client.register_notebook_instance(name, "http://127.0.0.1:8888/", "t")
         assert client.describe_notebook_instance(name).notebook_instance_arn == arn
         assert "?authToken=" in client.create_presigned_notebook_instance_url(name, 1800)
@@ -37,7 +55,10 @@ def test_sync_client_lifecycle(server: Server) -> None:
 
 
 def test_sync_client_errors_carry_field_violations(server: Server) -> None:
-    with Client(server.grpc_target) as client, pytest.raises(NbpresignError) as caught:
+    with (
+        Client(server.grpc_target, identity=server.identity) as client,
+        pytest.raises(NbpresignError) as caught,
+    ):
         client.create_presigned_notebook_instance_url("a_b", 10)
     assert [v.field for v in caught.value.violations] == [
         "notebook_instance_name",
@@ -47,7 +68,7 @@ def test_sync_client_errors_carry_field_violations(server: Server) -> None:
 
 async def test_async_client(server: Server) -> None:
     name = unique_name("async")
-    async with AsyncClient(server.grpc_target) as client:
+    async with AsyncClient(server.grpc_target, identity=server.identity) as client:
         await client.register_notebook_instance(name, "http://127.0.0.1:8888/")
         url = await client.create_presigned_notebook_instance_url(name)
         assert url.startswith(f"http://{name}.localhost:")
@@ -61,7 +82,7 @@ async def test_async_client(server: Server) -> None:
 
 
 async def test_unreachable_server_is_a_clear_error() -> None:
-    async with AsyncClient("127.0.0.1:1") as client:
+    async with AsyncClient("127.0.0.1:1", identity=identity_of_nobody()) as client:
         with pytest.raises(NbpresignError) as caught:
             await client.describe_notebook_instance("x")
     assert caught.value.code == "ServiceUnavailable"

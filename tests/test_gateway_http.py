@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from conftest import Server
+from conftest import Server, sign_http
 
 TARGET = "SageMaker.CreatePresignedNotebookInstanceUrl"
 JSON_11 = "application/x-amz-json-1.1"
@@ -23,13 +23,17 @@ async def post(
     target: str | None = TARGET,
     content_type: str = JSON_11,
     extra_headers: dict[str, str] | None = None,
+    signed: bool = True,
 ) -> tuple[int, dict[str, str], dict[str, Any]]:
     headers = {"Content-Type": content_type, **(extra_headers or {})}
     if target is not None:
         headers["X-Amz-Target"] = target
+    raw = body.encode() if isinstance(body, str) else body
+    if signed:
+        headers = sign_http(server.identity, server.endpoint + "/", raw, headers)
     async with (
         aiohttp.ClientSession() as session,
-        session.post(server.endpoint + "/", data=body, headers=headers) as response,
+        session.post(server.endpoint + "/", data=raw, headers=headers) as response,
     ):
         payload = await response.json(content_type=None)
         return response.status, dict(response.headers), payload
@@ -216,7 +220,12 @@ async def test_oversized_chunked_body_is_refused(server: Server, registered: str
         session.post(
             server.endpoint + "/",
             data=chunks(),
-            headers={"Content-Type": JSON_11, "X-Amz-Target": TARGET},
+            headers=sign_http(
+                server.identity,
+                server.endpoint + "/",
+                b" " * 204800,
+                {"Content-Type": JSON_11, "X-Amz-Target": TARGET},
+            ),
         ) as response,
     ):
         assert response.status == 413

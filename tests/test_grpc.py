@@ -11,6 +11,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
+from nbpresign.client.signing import SigningInterceptor
 from nbpresign.v1 import notebook_instances_pb2 as nb
 from nbpresign.v1 import notebook_instances_pb2_grpc as nb_grpc
 from nbpresign.v1 import presign_pb2, presign_pb2_grpc
@@ -22,6 +23,13 @@ PATTERN = "Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-
 
 @pytest.fixture
 def channel(server: Server) -> Iterator[grpc.Channel]:
+    """A channel whose every call is signed with the admin's key (SigningInterceptor)."""
+    with grpc.insecure_channel(server.grpc_target) as ch:
+        yield grpc.intercept_channel(ch, SigningInterceptor(server.identity))
+
+
+@pytest.fixture
+def anonymous(server: Server) -> Iterator[grpc.Channel]:
     with grpc.insecure_channel(server.grpc_target) as ch:
         yield ch
 
@@ -226,14 +234,16 @@ def test_registry_round_trip(channel: grpc.Channel) -> None:
     assert [s.notebook_instance_name for s in listed.notebook_instances] == [name]
 
 
-def test_health_is_serving(channel: grpc.Channel) -> None:
+def test_health_is_serving(anonymous: grpc.Channel) -> None:
+    channel = anonymous
     stub = health_pb2_grpc.HealthStub(channel)
     for service in ("", "nbpresign.v1.PresignService", "nbpresign.v1.NotebookInstanceService"):
         reply = stub.Check(health_pb2.HealthCheckRequest(service=service))
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
 
-def test_reflection_lists_the_services(channel: grpc.Channel) -> None:
+def test_reflection_lists_the_services(anonymous: grpc.Channel) -> None:
+    channel = anonymous
     stub = reflection_pb2_grpc.ServerReflectionStub(channel)
     request = reflection_pb2.ServerReflectionRequest(list_services="")
     response = next(iter(stub.ServerReflectionInfo(iter([request]))))

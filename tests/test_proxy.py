@@ -18,10 +18,13 @@ import pytest
 
 from nbpresign.client import AsyncClient
 
+from conftest import sign_http
 from notebooks import (
     Jupyter,
     LiveService,
+    LoopbackResolver,
     browser_session,
+    free_port,
     jupyter_server,
     live_service,
     start_jupyter,
@@ -48,7 +51,7 @@ async def live(tmp_path: Path) -> AsyncIterator[LiveService]:
 
 async def register(live: LiveService, jupyter_url: str, token: str, name: str | None = None) -> str:
     name = name or f"nb-{uuid.uuid4().hex[:8]}"
-    async with AsyncClient(live.grpc_target) as client:
+    async with AsyncClient(live.grpc_target, identity=live.identity) as client:
         await client.register_notebook_instance(name, jupyter_url, token)
     return name
 
@@ -59,7 +62,7 @@ async def notebook(live: LiveService, jupyter: Jupyter) -> str:
 
 
 async def mint(live: LiveService, name: str, duration: int | None = None) -> str:
-    async with AsyncClient(live.grpc_target) as client:
+    async with AsyncClient(live.grpc_target, identity=live.identity) as client:
         return await client.create_presigned_notebook_instance_url(name, duration)
 
 
@@ -183,7 +186,7 @@ async def test_a_session_cookie_is_good_for_its_own_notebook_only(
         response = await redeem(browser, await mint(live, notebook))
         cookie = response.cookies["nbpresign-session"].value
     async with (
-        aiohttp.ClientSession(connector=aiohttp.TCPConnector(resolver=_resolver())) as raw,
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(resolver=LoopbackResolver())) as raw,
         raw.get(
             f"{origin(live, other)}/api/status",
             headers={"Cookie": f"nbpresign-session={cookie}"},
@@ -191,12 +194,6 @@ async def test_a_session_cookie_is_good_for_its_own_notebook_only(
         ) as refused,
     ):
         assert sign_in_reason(refused) == "session"
-
-
-def _resolver() -> Any:
-    from notebooks import LoopbackResolver
-
-    return LoopbackResolver()
 
 
 async def test_the_jupyter_token_never_reaches_the_browser(
@@ -368,7 +365,7 @@ async def test_stopping_the_instance_ends_access_at_once(live: LiveService, note
             f"{base}/api/kernels/{kernel_id}/channels?session_id={session_id}", origin=base
         ) as ws:
             assert await execute(ws, "40+2", session_id) == "42"
-            async with AsyncClient(live.grpc_target) as client:
+            async with AsyncClient(live.grpc_target, identity=live.identity) as client:
                 await client.stop_notebook_instance(notebook)
             async with asyncio.timeout(10):
                 while not ws.closed:
@@ -376,7 +373,7 @@ async def test_stopping_the_instance_ends_access_at_once(live: LiveService, note
             assert ws.close_code == 1008
         async with browser.get(f"{base}/api/status", allow_redirects=False) as after:
             assert sign_in_reason(after) == "unavailable"
-        async with AsyncClient(live.grpc_target) as client:
+        async with AsyncClient(live.grpc_target, identity=live.identity) as client:
             await client.start_notebook_instance(notebook)
         async with browser.get(f"{base}/api/status", allow_redirects=False) as again:
             assert again.status == 200  # the session itself had not ended
@@ -386,7 +383,7 @@ async def test_deleting_the_instance_ends_access(live: LiveService, notebook: st
     base = origin(live, notebook)
     async with browser_session() as browser:
         await redeem(browser, await mint(live, notebook))
-        async with AsyncClient(live.grpc_target) as client:
+        async with AsyncClient(live.grpc_target, identity=live.identity) as client:
             await client.stop_notebook_instance(notebook)
             await client.delete_notebook_instance(notebook)
         async with browser.get(f"{base}/api/status", allow_redirects=False) as after:
@@ -394,7 +391,7 @@ async def test_deleting_the_instance_ends_access(live: LiveService, notebook: st
 
 
 async def test_jupyter_down_is_a_502_page_and_recovers(live: LiveService, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     name = await register(live, f"http://127.0.0.1:{port}/", "later-token")
     base = origin(live, name)
     async with browser_session() as browser:
@@ -408,7 +405,7 @@ async def test_jupyter_down_is_a_502_page_and_recovers(live: LiveService, tmp_pa
         try:
             # Same instance, same session: its registered token now matches nothing, so
             # point the instance at the running server's real token through the storage.
-            async with AsyncClient(live.grpc_target) as client:
+            async with AsyncClient(live.grpc_target, identity=live.identity) as client:
                 await client.stop_notebook_instance(name)
                 await client.delete_notebook_instance(name)
             await register(live, late.url, late.token, name)
@@ -417,12 +414,6 @@ async def test_jupyter_down_is_a_502_page_and_recovers(live: LiveService, tmp_pa
                 assert up.status == 200
         finally:
             await asyncio.to_thread(stop_jupyter, late)
-
-
-def _free_port() -> int:
-    from notebooks import free_port
-
-    return free_port()
 
 
 async def test_a_configured_sign_in_url_is_used(tmp_path: Path, jupyter: Jupyter) -> None:
@@ -439,15 +430,16 @@ async def test_a_configured_sign_in_url_is_used(tmp_path: Path, jupyter: Jupyter
 
 
 async def test_the_api_host_still_answers_aws_json(live: LiveService) -> None:
+    endpoint = f"http://127.0.0.1:{live.http_port}/"
+    body = b'{"NotebookInstanceName": "x"}'
+    headers = {
+        "Content-Type": "application/x-amz-json-1.1",
+        "X-Amz-Target": "SageMaker.DescribeNotebookInstance",
+    }
     async with (
         aiohttp.ClientSession() as session,
         session.post(
-            f"http://127.0.0.1:{live.http_port}/",
-            json={"NotebookInstanceName": "x"},
-            headers={
-                "Content-Type": "application/x-amz-json-1.1",
-                "X-Amz-Target": "SageMaker.DescribeNotebookInstance",
-            },
+            endpoint, data=body, headers=sign_http(live.identity, endpoint, body, headers)
         ) as response,
     ):
         assert (await response.json(content_type=None))["message"] == "RecordNotFound"

@@ -8,6 +8,7 @@ import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from nbpresign.server import sessions, signing_keys, tokens
+from nbpresign.server.iam.identities import Principal
 from nbpresign.server.proxy import headers
 from nbpresign.server.proxy.scrub import Scrubber, is_text
 from nbpresign.server.urls import UrlTemplate
@@ -145,7 +146,11 @@ def test_an_empty_token_scrubs_nothing() -> None:
 
 def grant(now: float = 1000.0, seconds: int = 1800) -> tokens.UrlGrant:
     return tokens.new_grant(
-        instance_arn=ARN, instance_key="nb", principal="p", session_seconds=seconds, now=now
+        instance_arn=ARN,
+        instance_key="nb",
+        principal=Principal("arn:aws:iam::000000000000:user/p", "p", "AKIAP"),
+        session_seconds=seconds,
+        now=now,
     )
 
 

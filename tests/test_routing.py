@@ -6,11 +6,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 
 from nbpresign.server import core, signing_keys
+from nbpresign.server.auth.gateway_service import GatewayService
 from nbpresign.server.errors import ServiceError
 from nbpresign.server.gateway import router
-from nbpresign.server.methods import METHODS
+from nbpresign.server.iam.sealing import SecretBox
+from nbpresign.server.iam.service import IamService
+from nbpresign.server.methods import GATEWAY_METHODS, METHODS
 from nbpresign.server.presign import PresignService
 from nbpresign.server.registry import NotebookInstanceService
 from nbpresign.server.site import Site
@@ -27,8 +31,8 @@ EXPECTED = {
 }
 
 
-def test_every_rpc_has_a_target() -> None:
-    routes = router.build_routes(METHODS)
+def test_every_sagemaker_rpc_has_a_target() -> None:
+    routes = router.build_routes(GATEWAY_METHODS)
     assert set(routes) == {f"SageMaker.{name}" for name in EXPECTED}
     assert routes["SageMaker.CreatePresignedNotebookInstanceUrl"].path == (
         "/nbpresign.v1.PresignService/CreatePresignedNotebookInstanceUrl"
@@ -37,7 +41,7 @@ def test_every_rpc_has_a_target() -> None:
 
 def test_unknown_target() -> None:
     with pytest.raises(ServiceError) as caught:
-        router.resolve(router.build_routes(METHODS), "SageMaker.Nope")
+        router.resolve(router.build_routes(GATEWAY_METHODS), "SageMaker.Nope")
     assert caught.value.code == "UnknownOperationException"
 
 
@@ -52,6 +56,8 @@ def test_every_rpc_is_implemented(tmp_path: Path) -> None:
     implementations = [
         PresignService(storage, site, lambda: ring, float),
         NotebookInstanceService(storage, site, float),
+        IamService(storage, SecretBox(Fernet.generate_key()), site.account_id, float),
+        GatewayService(storage),
     ]
     table = core.handler_table(METHODS, implementations)
     assert set(table) == {m.path for m in METHODS}

@@ -14,7 +14,15 @@ import pytest
 
 from nbpresign.client import Client
 
-from conftest import NBPRESIGN, Server, free_port, start_gateway, start_server, unique_name
+from conftest import (
+    NBPRESIGN,
+    Server,
+    free_port,
+    sign_http,
+    start_gateway,
+    start_server,
+    unique_name,
+)
 
 
 def test_data_survives_a_restart(tmp_path: Path) -> None:
@@ -22,7 +30,7 @@ def test_data_survives_a_restart(tmp_path: Path) -> None:
     first = start_server(data)
     name = unique_name("persist")
     try:
-        with Client(first.grpc_target) as client:
+        with Client(first.grpc_target, identity=first.identity) as client:
             client.register_notebook_instance(name, "http://127.0.0.1:8888/", "t")
             client.stop_notebook_instance(name)
     finally:
@@ -30,7 +38,7 @@ def test_data_survives_a_restart(tmp_path: Path) -> None:
     keys_before = (data / "signing-keys.json").read_text()
     second = start_server(data)
     try:
-        with Client(second.grpc_target) as client:
+        with Client(second.grpc_target, identity=second.identity) as client:
             described = client.describe_notebook_instance(name)
             assert described.notebook_instance_status == "Stopped"
             client.start_notebook_instance(name)
@@ -82,7 +90,7 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
 
 @pytest.fixture
 def remote_gateway(server: Server) -> Iterator[str]:
-    gateway = start_gateway(server.grpc_target)
+    gateway = start_gateway(server.grpc_target, server.identity)
     yield gateway.endpoint
     assert "Traceback" not in gateway.stop()
 
@@ -109,7 +117,14 @@ async def test_remote_gateway_answers_exactly_like_the_in_process_one(
                     answers.append((response.status, await response.json(content_type=None)))
             assert answers[0] == answers[1], case
         async with session.post(
-            remote_gateway, data=json.dumps({"NotebookInstanceName": registered}), headers=headers
+            remote_gateway,
+            data=json.dumps({"NotebookInstanceName": registered}).encode(),
+            headers=sign_http(
+                server.identity,
+                remote_gateway,
+                json.dumps({"NotebookInstanceName": registered}).encode(),
+                headers,
+            ),
         ) as ok:
             assert ok.status == 200
             assert (await ok.json(content_type=None))["AuthorizedUrl"].startswith(
@@ -117,18 +132,23 @@ async def test_remote_gateway_answers_exactly_like_the_in_process_one(
             )
 
 
-async def test_remote_gateway_without_a_core_is_service_unavailable() -> None:
-    gateway = start_gateway(f"127.0.0.1:{free_port()}")
+async def test_remote_gateway_without_a_core_is_service_unavailable(server: Server) -> None:
+    gateway = start_gateway(f"127.0.0.1:{free_port()}", server.identity)
     try:
         async with (
             aiohttp.ClientSession() as session,
             session.post(
                 gateway.endpoint,
-                data=json.dumps({"NotebookInstanceName": "x"}),
-                headers={
-                    "Content-Type": "application/x-amz-json-1.1",
-                    "X-Amz-Target": "SageMaker.DescribeNotebookInstance",
-                },
+                data=b'{"NotebookInstanceName": "x"}',
+                headers=sign_http(
+                    server.identity,
+                    gateway.endpoint,
+                    b'{"NotebookInstanceName": "x"}',
+                    {
+                        "Content-Type": "application/x-amz-json-1.1",
+                        "X-Amz-Target": "SageMaker.DescribeNotebookInstance",
+                    },
+                ),
             ) as response,
         ):
             assert response.status == 503

@@ -6,13 +6,18 @@ import jwt
 import pytest
 
 from nbpresign.server import signing_keys, tokens
+from nbpresign.server.iam.identities import Principal
 
 ARN = "arn:aws:sagemaker:us-east-1:000000000000:notebook-instance/nb"
 
 
 def grant(now: float = 1_000_000.0) -> tokens.UrlGrant:
     return tokens.new_grant(
-        instance_arn=ARN, instance_key="nb", principal="anonymous", session_seconds=1800, now=now
+        instance_arn=ARN,
+        instance_key="nb",
+        principal=Principal("arn:aws:iam::000000000000:user/u", "u", "AKIAX"),
+        session_seconds=1800,
+        now=now,
     )
 
 

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from nbpresign.server.auth.sigv4 import SignedRequest, sha256_hex
 from nbpresign.server.context import CallContext, new_request_id
 from nbpresign.server.errors import ServiceError, internal_failure
 from nbpresign.server.gateway import marshal, router
@@ -23,6 +24,7 @@ from nbpresign.server.gateway.errors import (
 )
 from nbpresign.server.gateway.transport import Transport
 from nbpresign.server.methods import Method
+from nbpresign.server.source_ip import Network, client_ip, is_secure
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,21 @@ REQUEST_ID = web.RequestKey("request_id", str)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def signed_request(request: web.Request, body: bytes) -> SignedRequest:
+    """What a SigV4 signature of this request covers."""
+    headers: dict[str, list[str]] = {}
+    for name, value in request.headers.items():
+        headers.setdefault(name.lower(), []).append(value)
+    return SignedRequest(
+        method=request.method,
+        host=request.host,
+        path=request.rel_url.raw_path,
+        query=request.rel_url.raw_query_string,
+        headers={name: ",".join(values) for name, values in headers.items()},
+        body_sha256=sha256_hex(body),
+    )
+
+
 def build_app(
     routes: Mapping[str, Method],
     transport: Transport,
@@ -39,6 +56,7 @@ def build_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     error_handler: ErrorHandler = default_error_handler,
     before: Sequence[Middleware] = (),
+    trusted_proxies: Sequence[Network] = (),
 ) -> web.Application:
     """`before`: middlewares that see each request first (the notebook proxy takes its hosts)."""
 
@@ -59,17 +77,27 @@ def build_app(
         return response
 
     async def api(request: web.Request) -> web.Response:
+        if request.content_length is not None and request.content_length > max_body_bytes:
+            raise from_http_exception(
+                web.HTTPRequestEntityTooLarge(max_body_bytes, request.content_length)
+            )
+        body = await request.read()
+        principal = await transport.authenticate(signed_request(request, body))
         method = router.resolve(routes, request.headers.get("X-Amz-Target"))
         if request.content_type != marshal.CONTENT_TYPE:
             raise marshal.serialization_error(
                 f"Content-Type must be {marshal.CONTENT_TYPE}, not '{request.content_type}'."
             )
-        if request.content_length is not None and request.content_length > max_body_bytes:
-            raise from_http_exception(
-                web.HTTPRequestEntityTooLarge(max_body_bytes, request.content_length)
-            )
-        message = marshal.parse(await request.read(), method.input_type)
-        ctx = CallContext(source_ip=request.remote or "", request_id=request[REQUEST_ID])
+        message = marshal.parse(body, method.input_type)
+        peer = request.remote or ""
+        ctx = CallContext(
+            source_ip=client_ip(peer, request.headers.get("X-Forwarded-For"), trusted_proxies),
+            principal=principal,
+            secure_transport=is_secure(
+                request.scheme, peer, request.headers.get("X-Forwarded-Proto"), trusted_proxies
+            ),
+            request_id=request[REQUEST_ID],
+        )
         result = await transport.call(method, message, ctx)
         return web.Response(body=marshal.render(result), content_type=marshal.CONTENT_TYPE)
 

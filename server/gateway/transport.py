@@ -1,9 +1,11 @@
 """How the gateway reaches the core: in process, or over a gRPC channel.
 
-Both raise ServiceError for a failed call, so the gateway cannot tell them apart:
+Both verify the caller's SigV4 signature and raise ServiceError for a failed call, so
+the gateway cannot tell them apart:
     InProcessTransport  Core.call directly: the same interceptors, no network hop
-    GrpcTransport       a gRPC channel to a core running elsewhere; the rich status
-                        comes back as the same ServiceError (rpc_status.from_rpc_status)
+    GrpcTransport       a core running elsewhere: signatures are verified by its
+                        GatewayService, and calls are signed with the gateway's own key,
+                        forwarding the verified caller (see server.auth.grpc_auth)
 """
 
 from __future__ import annotations
@@ -11,40 +13,81 @@ from __future__ import annotations
 from typing import Protocol
 
 import grpc
+from botocore.credentials import Credentials
 from google.protobuf.message import Message
 
+from nbpresign.server.auth import grpc_auth
+from nbpresign.server.auth.authenticator import Authenticator
+from nbpresign.server.auth.signer import sign_grpc_call
+from nbpresign.server.auth.sigv4 import SignedRequest
 from nbpresign.server.context import CallContext
 from nbpresign.server.core import Core
-from nbpresign.server.methods import Method
+from nbpresign.server.iam.identities import Principal
+from nbpresign.server.methods import Method, method_named
 from nbpresign.server.rpc_status import from_rpc_status, status_of
+from nbpresign.v1 import gateway_pb2
 
 REQUEST_ID_KEY = "x-amzn-requestid"
 
 
 class Transport(Protocol):
+    async def authenticate(self, request: SignedRequest) -> Principal: ...
+
     async def call(self, method: Method, request: Message, ctx: CallContext) -> Message: ...
 
 
 class InProcessTransport:
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, authenticator: Authenticator) -> None:
         self._core = core
+        self._authenticator = authenticator
+
+    async def authenticate(self, request: SignedRequest) -> Principal:
+        return await self._authenticator.authenticate(request)
 
     async def call(self, method: Method, request: Message, ctx: CallContext) -> Message:
         return await self._core.call(method, request, ctx)
 
 
 class GrpcTransport:
-    def __init__(self, channel: grpc.aio.Channel) -> None:
+    def __init__(self, channel: grpc.aio.Channel, credentials: Credentials, region: str) -> None:
         self._channel = channel
+        self._credentials = credentials
+        self._region = region
+
+    async def authenticate(self, request: SignedRequest) -> Principal:
+        message = gateway_pb2.AuthenticateRequestRequest(
+            method=request.method,
+            host=request.host,
+            path=request.path,
+            query=request.query,
+            headers=dict(request.headers),
+            body_sha256=request.body_sha256,
+        )
+        answer = await self._send(method_named("AuthenticateRequest"), message, {})
+        assert isinstance(answer, gateway_pb2.AuthenticateRequestResponse)
+        return Principal(answer.principal_arn, answer.user_name, answer.access_key_id)
 
     async def call(self, method: Method, request: Message, ctx: CallContext) -> Message:
+        assert ctx.principal is not None  # the gateway authenticates before it calls
+        forwarded = {
+            grpc_auth.ON_BEHALF_OF_USER: ctx.principal.user_name,
+            grpc_auth.ON_BEHALF_OF_KEY: ctx.principal.access_key_id,
+            grpc_auth.FORWARDED_SOURCE_IP: ctx.source_ip,
+            grpc_auth.FORWARDED_SECURE: "true" if ctx.secure_transport else "false",
+            REQUEST_ID_KEY: ctx.request_id,
+        }
+        return await self._send(method, request, forwarded)
+
+    async def _send(self, method: Method, request: Message, extra: dict[str, str]) -> Message:
+        body = request.SerializeToString()
+        metadata = sign_grpc_call(self._credentials, self._region, method.path, body, extra)
         stub = self._channel.unary_unary(
             method.path,
-            request_serializer=method.input_type.SerializeToString,
+            request_serializer=None,
             response_deserializer=method.output_type.FromString,
         )
         try:
-            response: Message = await stub(request, metadata=((REQUEST_ID_KEY, ctx.request_id),))
+            response: Message = await stub(body, metadata=metadata)
         except grpc.aio.AioRpcError as exc:
             raise from_rpc_status(status_of(exc)) from None
         return response

@@ -7,32 +7,42 @@ template, is the proxy's; anything else passes on to the AWS JSON gateway.
     any other request      needs a live session for this notebook and an InService instance;
                            state-changing requests and WebSockets need the notebook's Origin;
                            then it is forwarded to the instance's Jupyter server
+
+At redemption and on every request after it, the policies of the principal who minted
+the URL are evaluated again for sagemaker:CreatePresignedNotebookInstanceUrl on the
+instance, with the browser's address as aws:SourceIp; the access key that signed the
+call must still exist. A change to the principal re-checks its open WebSockets.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
 
 from nbpresign.server import sessions, tokens
+from nbpresign.server.authorization import Authorizer
 from nbpresign.server.clock import Clock
+from nbpresign.server.iam.identities import ACTIVE, Principal
+from nbpresign.server.iam.policy import Decision
 from nbpresign.server.instances import IN_SERVICE, NotebookInstance
 from nbpresign.server.proxy import pages
 from nbpresign.server.proxy.forward import forward_http
-from nbpresign.server.proxy.sockets import OpenSockets
+from nbpresign.server.proxy.sockets import OpenSockets, Relay
 from nbpresign.server.proxy.upstream import Upstream
 from nbpresign.server.proxy.websocket import relay_websocket
 from nbpresign.server.signing_keys import KeyRing
 from nbpresign.server.site import Site
+from nbpresign.server.source_ip import Network, client_ip, is_secure
 from nbpresign.server.storage import Storage
 from nbpresign.server.urls import NotebookAddress
 
 log = logging.getLogger(__name__)
 
+PRESIGN_ACTION = "sagemaker:CreatePresignedNotebookInstanceUrl"
 TOKEN_PARAMETER = "authToken"  # noqa: S105 - the query parameter's name, not a secret
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -63,10 +73,14 @@ class NotebookProxy:
         site: Site,
         keys: Callable[[], KeyRing],
         clock: Clock,
+        authorizer: Authorizer,
         *,
         sign_in_url: str | None = None,
+        trusted_proxies: Sequence[Network] = (),
         client_factory: Callable[[], aiohttp.ClientSession] = default_client,
     ) -> None:
+        self._authorizer = authorizer
+        self._trusted = tuple(trusted_proxies)
         self._storage = storage
         self._site = site
         self._keys = keys
@@ -83,7 +97,42 @@ class NotebookProxy:
 
     async def revoke(self, key: str) -> None:
         """Access to instance `key` ended (stopped, deleted): close its WebSockets now."""
-        self.open_sockets.revoke(key)
+        self.open_sockets.revoke_instance(key)
+
+    async def recheck(self, user_name: str) -> None:
+        """Something about this user changed: close the WebSockets it no longer allows."""
+        for relay in self.open_sockets.of_user(user_name):
+            try:
+                await self._check_principal(
+                    relay.principal, relay.instance_key, relay.source_ip, relay.secure
+                )
+            except Refused:
+                relay.revoked.set()
+
+    async def _check_principal(
+        self, principal: Principal, key: str, source_ip: str, secure: bool
+    ) -> None:
+        access_key = await self._storage.get_access_key(principal.access_key_id)
+        if (
+            access_key is None
+            or access_key.status != ACTIVE
+            or access_key.user_name != principal.user_name
+        ):
+            raise Refused("session")
+        decision = await self._authorizer.decide(
+            principal, PRESIGN_ACTION, self._site.arn(key), source_ip=source_ip, secure=secure
+        )
+        if decision is not Decision.ALLOW:
+            raise Refused("denied")
+
+    def _caller(self, request: web.Request) -> tuple[str, bool]:
+        peer = request.remote or ""
+        return (
+            client_ip(peer, request.headers.get("X-Forwarded-For"), self._trusted),
+            is_secure(
+                request.scheme, peer, request.headers.get("X-Forwarded-Proto"), self._trusted
+            ),
+        )
 
     @property
     def client(self) -> aiohttp.ClientSession:
@@ -109,7 +158,10 @@ class NotebookProxy:
     async def _serve(self, request: web.Request, address: NotebookAddress) -> web.StreamResponse:
         if TOKEN_PARAMETER in request.query:
             return await self._redeem(request, address)
-        instance = await self._authorized_instance(request, address)
+        session = self._session(request, address)
+        source_ip, secure = self._caller(request)
+        await self._check_principal(session.principal, address.key, source_ip, secure)
+        instance = await self._in_service(address.key)
         upstream = Upstream.of(instance)
         origin = self._site.urls.origin(address.key)
         if request.headers.get("Upgrade", "").lower() == "websocket":
@@ -119,7 +171,7 @@ class NotebookProxy:
                 request,
                 upstream,
                 self.client,
-                instance_key=instance.key,
+                relay=Relay(instance.key, session.principal, source_ip, secure),
                 open_sockets=self.open_sockets,
                 public_origin=origin,
                 session_cookie=sessions.COOKIE_NAME,
@@ -136,9 +188,7 @@ class NotebookProxy:
             session_cookie=sessions.COOKIE_NAME,
         )
 
-    async def _authorized_instance(
-        self, request: web.Request, address: NotebookAddress
-    ) -> NotebookInstance:
+    def _session(self, request: web.Request, address: NotebookAddress) -> sessions.Session:
         cookie = request.cookies.get(sessions.COOKIE_NAME)
         session = (
             sessions.decode(
@@ -149,7 +199,7 @@ class NotebookProxy:
         )
         if session is None:
             raise Refused("session")
-        return await self._in_service(address.key)
+        return session
 
     async def _in_service(self, key: str) -> NotebookInstance:
         instance = await self._storage.get_instance(key)
@@ -170,6 +220,8 @@ class NotebookProxy:
             )
         except tokens.InvalidToken:
             raise Refused("link") from None
+        source_ip, secure = self._caller(request)
+        await self._check_principal(grant.principal, address.key, source_ip, secure)
         instance = await self._in_service(address.key)
         if not await self._storage.redeem_once(
             grant.token_id, expires_at=grant.expires_at, now=now

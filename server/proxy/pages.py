@@ -20,6 +20,7 @@ SIGN_IN_REASONS: dict[str, str] = {
     ),
     "session": "Your notebook session has ended. Ask for a new link to open the notebook again.",
     "unavailable": "This notebook is not available right now. Ask its owner to start it.",
+    "denied": "You are not allowed to open this notebook from where you are.",
 }
 DEFAULT_REASON = "Sign in to open a notebook. Ask for a new link."
 

@@ -1,46 +1,56 @@
-"""The WebSockets open through the proxy, by instance, so that ending access closes them.
+"""The WebSockets open through the proxy, so that ending access closes them at once.
 
-Each relay registers an Event; revoking an instance sets its relays' events, and each
-relay then closes its own sockets (closing from here, while the relay is reading,
-would cut the connection before the close frame is read).
+Each relay registers what its access rests on (the instance, the principal, the
+browser's address) and an Event; ending access sets the Event, and the relay then
+closes its own sockets (closing them from here, while the relay is reading, would cut
+the connection before the close frame is read).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from nbpresign.server.iam.identities import Principal
 
 # Sent to the browser when access ends under an open socket (RFC 6455: policy violation).
 CLOSE_REVOKED = 1008
 
 
+@dataclass(eq=False)
+class Relay:
+    instance_key: str
+    principal: Principal
+    source_ip: str
+    secure: bool
+    revoked: asyncio.Event = field(default_factory=asyncio.Event)
+
+
 class OpenSockets:
     def __init__(self) -> None:
-        self._by_instance: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
+        self._relays: set[Relay] = set()
 
     @contextlib.contextmanager
-    def registered(self, key: str) -> Iterator[asyncio.Event]:
-        """An Event that is set when access to instance `key` ends."""
-        revoked = asyncio.Event()
-        self._by_instance[key].add(revoked)
+    def registered(self, relay: Relay) -> Iterator[asyncio.Event]:
+        """The relay's Event, set when its access ends."""
+        self._relays.add(relay)
         try:
-            yield revoked
+            yield relay.revoked
         finally:
-            sockets = self._by_instance.get(key)
-            if sockets is not None:
-                sockets.discard(revoked)
-                if not sockets:
-                    del self._by_instance[key]
+            self._relays.discard(relay)
 
-    def count(self, key: str) -> int:
-        return len(self._by_instance.get(key, ()))
+    def of_instance(self, key: str) -> list[Relay]:
+        return [r for r in self._relays if r.instance_key == key]
 
-    def revoke(self, key: str) -> None:
-        for revoked in self._by_instance.get(key, ()):
-            revoked.set()
+    def of_user(self, user_name: str) -> list[Relay]:
+        return [r for r in self._relays if r.principal.user_name == user_name]
+
+    def revoke_instance(self, key: str) -> None:
+        for relay in self.of_instance(key):
+            relay.revoked.set()
 
     def revoke_all(self) -> None:
-        for key in list(self._by_instance):
-            self.revoke(key)
+        for relay in list(self._relays):
+            relay.revoked.set()

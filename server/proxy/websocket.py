@@ -8,7 +8,7 @@ import aiohttp
 from aiohttp import web
 
 from nbpresign.server.proxy import headers, pages
-from nbpresign.server.proxy.sockets import CLOSE_REVOKED, OpenSockets
+from nbpresign.server.proxy.sockets import CLOSE_REVOKED, OpenSockets, Relay
 from nbpresign.server.proxy.upstream import Upstream
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # kernel messages carry whole outputs (images, tables)
@@ -27,7 +27,7 @@ async def relay_websocket(
     upstream: Upstream,
     client: aiohttp.ClientSession,
     *,
-    instance_key: str,
+    relay: Relay,
     open_sockets: OpenSockets,
     public_origin: str,
     session_cookie: str,
@@ -55,7 +55,7 @@ async def relay_websocket(
         protocols=(inner.protocol,) if inner.protocol else (), max_msg_size=MAX_MESSAGE_BYTES
     )
     await outer.prepare(request)
-    with open_sockets.registered(instance_key) as revoked:
+    with open_sockets.registered(relay) as revoked:
         try:
             if await _relay(outer, inner, revoked):
                 await outer.close(code=CLOSE_REVOKED, message=b"access ended")

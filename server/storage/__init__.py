@@ -5,8 +5,9 @@ from __future__ import annotations
 from nbpresign.server.storage.base import (
     Cursor,
     DuplicateInstance,
+    DuplicateUser,
     InstanceQuery,
     Storage,
 )
 
-__all__ = ["Cursor", "DuplicateInstance", "InstanceQuery", "Storage"]
+__all__ = ["Cursor", "DuplicateInstance", "DuplicateUser", "InstanceQuery", "Storage"]

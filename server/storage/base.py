@@ -6,6 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from nbpresign.server.iam.identities import AccessKey, User
 from nbpresign.server.instances import NotebookInstance
 
 SortColumn = Literal["name", "creation_time", "status"]
@@ -13,6 +14,10 @@ SortColumn = Literal["name", "creation_time", "status"]
 
 class DuplicateInstance(Exception):
     """An instance with that name (ignoring case) already exists."""
+
+
+class DuplicateUser(Exception):
+    """A user with that name already exists."""
 
 
 @dataclass(frozen=True)
@@ -65,5 +70,31 @@ class Storage(Protocol):
         Records whose token has expired are purged on the way: an expired token is
         refused on its expiry alone, so its record is no longer needed.
         """
+
+    async def add_user(self, user: User) -> None:
+        """Raises DuplicateUser when the name is taken."""
+
+    async def get_user(self, name: str) -> User | None: ...
+
+    async def list_users(self) -> list[User]: ...
+
+    async def delete_user(self, name: str) -> bool:
+        """Deletes the user with their keys and policies; False if there was none."""
+
+    async def add_access_key(self, key: AccessKey) -> None: ...
+
+    async def get_access_key(self, key_id: str) -> AccessKey | None: ...
+
+    async def list_access_keys(self, user_name: str) -> list[AccessKey]: ...
+
+    async def delete_access_key(self, user_name: str, key_id: str) -> bool: ...
+
+    async def put_user_policy(self, user_name: str, policy_name: str, document: str) -> None:
+        """Attaches the document under that name, replacing any before it."""
+
+    async def list_user_policies(self, user_name: str) -> list[tuple[str, str]]:
+        """(policy name, document) pairs, by name."""
+
+    async def delete_user_policy(self, user_name: str, policy_name: str) -> bool: ...
 
     async def close(self) -> None: ...

@@ -6,11 +6,13 @@ import os
 import sqlite3
 from collections.abc import Collection, Sequence
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
+from nbpresign.server.iam.identities import AccessKey, User
 from nbpresign.server.instances import NotebookInstance
-from nbpresign.server.storage.base import DuplicateInstance, InstanceQuery
+from nbpresign.server.storage.base import DuplicateInstance, DuplicateUser, InstanceQuery
 
 DB_FILE_NAME = "nbpresign.sqlite3"
 
@@ -36,6 +38,26 @@ MIGRATIONS: Sequence[str] = (
     );
     CREATE INDEX redeemed_tokens_expiry ON redeemed_tokens (expires_at);
     """,
+    """
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        creation_time REAL NOT NULL
+    );
+    CREATE TABLE access_keys (
+        key_id TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+        sealed_secret BLOB NOT NULL,
+        status TEXT NOT NULL,
+        creation_time REAL NOT NULL
+    );
+    CREATE INDEX access_keys_user ON access_keys (user_name);
+    CREATE TABLE user_policies (
+        user_name TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+        policy_name TEXT NOT NULL,
+        document TEXT NOT NULL,
+        PRIMARY KEY (user_name, policy_name)
+    );
+    """,
 )
 
 _COLUMNS = "name, jupyter_url, jupyter_token, status, creation_time, last_modified_time"
@@ -56,6 +78,7 @@ class SqliteStorage:
         db = await aiosqlite.connect(path)
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA busy_timeout=5000")
+        await db.execute("PRAGMA foreign_keys=ON")
         await _migrate(db)
         return cls(db)
 
@@ -131,6 +154,85 @@ class SqliteStorage:
         )
         await self._db.commit()
         return cursor.rowcount == 1
+
+    async def add_user(self, user: User) -> None:
+        try:
+            await self._write(
+                "INSERT INTO users (name, creation_time) VALUES (?, ?)",
+                (user.name, user.creation_time),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateUser(user.name) from exc
+
+    async def get_user(self, name: str) -> User | None:
+        rows = await self._read("SELECT name, creation_time FROM users WHERE name = ?", (name,))
+        return User(*rows[0]) if rows else None
+
+    async def list_users(self) -> list[User]:
+        rows = await self._read("SELECT name, creation_time FROM users ORDER BY name", ())
+        return [User(*row) for row in rows]
+
+    async def delete_user(self, name: str) -> bool:
+        return await self._write("DELETE FROM users WHERE name = ?", (name,)) == 1
+
+    async def add_access_key(self, key: AccessKey) -> None:
+        await self._write(
+            f"INSERT INTO access_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+            (key.key_id, key.user_name, key.sealed_secret, key.status, key.creation_time),
+        )
+
+    async def get_access_key(self, key_id: str) -> AccessKey | None:
+        rows = await self._read(
+            f"SELECT {_KEY_COLUMNS} FROM access_keys WHERE key_id = ?", (key_id,)
+        )
+        return AccessKey(*rows[0]) if rows else None
+
+    async def list_access_keys(self, user_name: str) -> list[AccessKey]:
+        rows = await self._read(
+            f"SELECT {_KEY_COLUMNS} FROM access_keys WHERE user_name = ? ORDER BY creation_time",
+            (user_name,),
+        )
+        return [AccessKey(*row) for row in rows]
+
+    async def delete_access_key(self, user_name: str, key_id: str) -> bool:
+        deleted = await self._write(
+            "DELETE FROM access_keys WHERE user_name = ? AND key_id = ?", (user_name, key_id)
+        )
+        return deleted == 1
+
+    async def put_user_policy(self, user_name: str, policy_name: str, document: str) -> None:
+        await self._write(
+            "INSERT INTO user_policies (user_name, policy_name, document) VALUES (?, ?, ?) "
+            "ON CONFLICT (user_name, policy_name) DO UPDATE SET document = excluded.document",
+            (user_name, policy_name, document),
+        )
+
+    async def list_user_policies(self, user_name: str) -> list[tuple[str, str]]:
+        rows = await self._read(
+            "SELECT policy_name, document FROM user_policies WHERE user_name = ? "
+            "ORDER BY policy_name",
+            (user_name,),
+        )
+        return [(str(name), str(document)) for name, document in rows]
+
+    async def delete_user_policy(self, user_name: str, policy_name: str) -> bool:
+        deleted = await self._write(
+            "DELETE FROM user_policies WHERE user_name = ? AND policy_name = ?",
+            (user_name, policy_name),
+        )
+        return deleted == 1
+
+    async def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        async with self._db.execute(sql, params) as cursor:
+            return [tuple(row) for row in await cursor.fetchall()]
+
+    async def _write(self, sql: str, params: tuple[object, ...]) -> int:
+        cursor = await self._db.execute(sql, params)
+        await self._db.commit()
+        return int(cursor.rowcount)
+
+
+_KEY_COLUMNS = "key_id, user_name, sealed_secret, status, creation_time"
 
 
 def _row(i: NotebookInstance) -> tuple[str, str, str, str, float, float]:

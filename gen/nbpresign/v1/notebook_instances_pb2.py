@@ -23,10 +23,11 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from nbpresign.v1 import authz_pb2 as nbpresign_dot_v1_dot_authz__pb2
 from nbpresign.v1 import constraints_pb2 as nbpresign_dot_v1_dot_constraints__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%nbpresign/v1/notebook_instances.proto\x12\x0cnbpresign.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1enbpresign/v1/constraints.proto\"\x87\x02\n\x1fRegisterNotebookInstanceRequest\x12\\\n\x16notebook_instance_name\x18\x01 \x01(\tB&\x92\x82\x19\"\x08\x01\x18?\"\x1c^[a-zA-Z0-9](-*[a-zA-Z0-9])*R\x14NotebookInstanceName\x12X\n\x12jupyter_server_url\x18\x02 \x01(\tB*\x92\x82\x19&\x08\x01\x18\x80\x10\"\x1f^https?://[^\\s/?#]+(/[^\\s?#]*)?R\x10JupyterServerUrl\x12,\n\rjupyter_token\x18\x03 \x01(\tB\x07\x92\x82\x19\x03\x18\x80 R\x0cJupyterToken\"V\n RegisterNotebookInstanceResponse\x12\x32\n\x15notebook_instance_arn\x18\x01 \x01(\tR\x13NotebookInstanceArn\"\x7f\n\x1f\x44\x65scribeNotebookInstanceRequest\x12\\\n\x16notebook_instance_name\x18\x01 \x01(\tB&\x92\x82\x19\"\x08\x01\x18?\"\x1c^[a-zA-Z0-9](-*[a-zA-Z0-9])*R\x14NotebookInstanceName\"\x91\x03\n DescribeNotebookInstanceResponse\x12\x32\n\x15notebook_instance_arn\x18\x01 \x01(\tR\x13NotebookInstanceArn\x12\x34\n\x16notebook_instance_name\x18\x02 \x01(\tR\x14NotebookInstanceName\x12\x38\n\x18notebook_instance_status\x18\x03 \x01(\tR\x16NotebookInstanceStatus\x12\x10\n\x03url\x18\x04 \x01(\tR\x03Url\x12?\n\rcreation_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0c\x43reationTime\x12H\n\x12last_modified_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x10LastModifiedTime\x12,\n\x12jupyter_server_url\x18\x07 \x01(\tR\x10JupyterServerUrl\"\x91\x06\n\x1cListNotebookInstancesRequest\x12&\n\nnext_token\x18\x01 \x01(\tB\x07\x92\x82\x19\x03\x18\x80@R\tNextToken\x12.\n\x0bmax_results\x18\x02 \x01(\x05\x42\x08\x92\x82\x19\x04(\x01\x30\x64H\x00R\nMaxResults\x88\x01\x01\x12\x39\n\x07sort_by\x18\x03 \x01(\tB \x92\x82\x19\x1c:\x04Name:\x0c\x43reationTime:\x06StatusR\x06SortBy\x12:\n\nsort_order\x18\x04 \x01(\tB\x1b\x92\x82\x19\x17:\tAscending:\nDescendingR\tSortOrder\x12:\n\rname_contains\x18\x05 \x01(\tB\x15\x92\x82\x19\x11\x18?\"\r[a-zA-Z0-9-]+R\x0cNameContains\x12\x8f\x01\n\rstatus_equals\x18\x06 \x01(\tBj\x92\x82\x19\x66:\x07Pending:\tInService:\x08Stopping:\x07Stopped:\x06\x46\x61iled:\x08\x44\x65leting:\x08Updating:\x12PendingMaintenance:\rInMaintenanceR\x0cStatusEquals\x12L\n\x14\x63reation_time_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x12\x43reationTimeBefore\x12J\n\x13\x63reation_time_after\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x11\x43reationTimeAfter\x12U\n\x19last_modified_time_before\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x16LastModifiedTimeBefore\x12S\n\x18last_modified_time_after\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x15LastModifiedTimeAfterB\x0e\n\x0c_max_results\"\xda\x02\n\x17NotebookInstanceSummary\x12\x34\n\x16notebook_instance_name\x18\x01 \x01(\tR\x14NotebookInstanceName\x12\x32\n\x15notebook_instance_arn\x18\x02 \x01(\tR\x13NotebookInstanceArn\x12\x38\n\x18notebook_instance_status\x18\x03 \x01(\tR\x16NotebookInstanceStatus\x12\x10\n\x03url\x18\x04 \x01(\tR\x03Url\x12?\n\rcreation_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0c\x43reationTime\x12H\n\x12last_modified_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x10LastModifiedTime\"\x94\x01\n\x1dListNotebookInstancesResponse\x12\x1d\n\nnext_token\x18\x01 \x01(\tR\tNextToken\x12T\n\x12notebook_instances\x18\x02 \x03(\x0b\x32%.nbpresign.v1.NotebookInstanceSummaryR\x11NotebookInstances\"|\n\x1cStartNotebookInstanceRequest\x12\\\n\x16notebook_instance_name\x18\x01 \x01(\tB&\x92\x82\x19\"\x08\x01\x18?\"\x1c^[a-zA-Z0-9](-*[a-zA-Z0-9])*R\x14NotebookInstanceName\"\x1f\n\x1dStartNotebookInstanceResponse\"{\n\x1bStopNotebookInstanceRequest\x12\\\n\x16notebook_instance_name\x18\x01 \x01(\tB&\x92\x82\x19\"\x08\x01\x18?\"\x1c^[a-zA-Z0-9](-*[a-zA-Z0-9])*R\x14NotebookInstanceName\"\x1e\n\x1cStopNotebookInstanceResponse\"}\n\x1d\x44\x65leteNotebookInstanceRequest\x12\\\n\x16notebook_instance_name\x18\x01 \x01(\tB&\x92\x82\x19\"\x08\x01\x18?\"\x1c^[a-zA-Z0-9](-*[a-zA-Z0-9])*R\x14NotebookInstanceName\" \n\x1e\x44\x65leteNotebookInstanceResponse2\xd7\x05\n\x17NotebookInstanceService\x12y\n\x18RegisterNotebookInstance\x12-.nbpresign.v1.RegisterNotebookInstanceRequest\x1a..nbpresign.v1.RegisterNotebookInstanceResponse\x12y\n\x18\x44\x65scribeNotebookInstance\x12-.nbpresign.v1.DescribeNotebookInstanceRequest\x1a..nbpresign.v1.DescribeNotebookInstanceResponse\x12p\n\x15ListNotebookInstances\x12*.nbpresign.v1.ListNotebookInstancesRequest\x1a+.nbpresign.v1.ListNotebookInstancesResponse\x12p\n\x15StartNotebookInstance\x12*.nbpresign.v1.StartNotebookInstanceRequest\x1a+.nbpresign.v1.StartNotebookInstanceResponse\x12m\n\x14StopNotebookInstance\x12).nbpresign.v1.StopNotebookInstanceRequest\x1a*.nbpresign.v1.StopNotebookInstanceResponse\x12s\n\x16\x44\x65leteNotebookInstance\x12+.nbpresign.v1.DeleteNotebookInstanceRequest\x1a,.nbpresign.v1.DeleteNotebookInstanceResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%nbpresign/v1/notebook_instances.proto\x12\x0cnbpresign.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18nbpresign/v1/authz.proto\x1a\x1enbpresign/v1/constraints.proto\"\x8b\x02\n\x1fRegisterNotebookInstanceRequest\x12`\n\x16notebook_instance_name\x18\x01 \x01(\tB*\x92\x82\x19\"\x08\x01\x18?\"\x1c^[a-zA-Z0-9](-*[a-zA-Z0-9])*\xa0\x82\x19\x01R\x14NotebookInstanceName\x12X\n\x12jupyter_server_url\x18\x02 \x01(\tB*\x92\x82\x19&\x08\x01\x18\x80\x10\"\x1f^https?://[^\\s/?#]+(/[^\\s?#]*)?R\x10JupyterServerUrl\x12,\n\rjupyter_token\x18\x03 \x01(\tB\x07\x92\x82\x19\x03\x18\x80 R\x0cJupyterToken\"V\n RegisterNotebookInstanceResponse\x12\x32\n\x15notebook_instance_arn\x18\x01 \x01(\tR\x13NotebookInstanceArn\"\x83\x01\n\x1f\x44\x65scribeNotebookInstanceRequest\x12`\n\x16notebook_instance_name\x18\x01 \x01(\tB*\x92\x82\x19\"\x08\x01\x18?\"\x1c^[a-zA-Z0-9](-*[a-zA-Z0-9])*\xa0\x82\x19\x01R\x14NotebookInstanceName\"\x91\x03\n DescribeNotebookInstanceResponse\x12\x32\n\x15notebook_instance_arn\x18\x01 \x01(\tR\x13NotebookInstanceArn\x12\x34\n\x16notebook_instance_name\x18\x02 \x01(\tR\x14NotebookInstanceName\x12\x38\n\x18notebook_instance_status\x18\x03 \x01(\tR\x16NotebookInstanceStatus\x12\x10\n\x03url\x18\x04 \x01(\tR\x03Url\x12?\n\rcreation_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0c\x43reationTime\x12H\n\x12last_modified_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x10LastModifiedTime\x12,\n\x12jupyter_server_url\x18\x07 \x01(\tR\x10JupyterServerUrl\"\x91\x06\n\x1cListNotebookInstancesRequest\x12&\n\nnext_token\x18\x01 \x01(\tB\x07\x92\x82\x19\x03\x18\x80@R\tNextToken\x12.\n\x0bmax_results\x18\x02 \x01(\x05\x42\x08\x92\x82\x19\x04(\x01\x30\x64H\x00R\nMaxResults\x88\x01\x01\x12\x39\n\x07sort_by\x18\x03 \x01(\tB \x92\x82\x19\x1c:\x04Name:\x0c\x43reationTime:\x06StatusR\x06SortBy\x12:\n\nsort_order\x18\x04 \x01(\tB\x1b\x92\x82\x19\x17:\tAscending:\nDescendingR\tSortOrder\x12:\n\rname_contains\x18\x05 \x01(\tB\x15\x92\x82\x19\x11\x18?\"\r[a-zA-Z0-9-]+R\x0cNameContains\x12\x8f\x01\n\rstatus_equals\x18\x06 \x01(\tBj\x92\x82\x19\x66:\x07Pending:\tInService:\x08Stopping:\x07Stopped:\x06\x46\x61iled:\x08\x44\x65leting:\x08Updating:\x12PendingMaintenance:\rInMaintenanceR\x0cStatusEquals\x12L\n\x14\x63reation_time_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x12\x43reationTimeBefore\x12J\n\x13\x63reation_time_after\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x11\x43reationTimeAfter\x12U\n\x19last_modified_time_before\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x16LastModifiedTimeBefore\x12S\n\x18last_modified_time_after\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x15LastModifiedTimeAfterB\x0e\n\x0c_max_results\"\xda\x02\n\x17NotebookInstanceSummary\x12\x34\n\x16notebook_instance_name\x18\x01 \x01(\tR\x14NotebookInstanceName\x12\x32\n\x15notebook_instance_arn\x18\x02 \x01(\tR\x13NotebookInstanceArn\x12\x38\n\x18notebook_instance_status\x18\x03 \x01(\tR\x16NotebookInstanceStatus\x12\x10\n\x03url\x18\x04 \x01(\tR\x03Url\x12?\n\rcreation_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0c\x43reationTime\x12H\n\x12last_modified_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x10LastModifiedTime\"\x94\x01\n\x1dListNotebookInstancesResponse\x12\x1d\n\nnext_token\x18\x01 \x01(\tR\tNextToken\x12T\n\x12notebook_instances\x18\x02 \x03(\x0b\x32%.nbpresign.v1.NotebookInstanceSummaryR\x11NotebookInstances\"\x80\x01\n\x1cStartNotebookInstanceRequest\x12`\n\x16notebook_instance_name\x18\x01 \x01(\tB*\x92\x82\x19\"\x08\x01\x18?\"\x1c^[a-zA-Z0-9](-*[a-zA-Z0-9])*\xa0\x82\x19\x01R\x14NotebookInstanceName\"\x1f\n\x1dStartNotebookInstanceResponse\"\x7f\n\x1bStopNotebookInstanceRequest\x12`\n\x16notebook_instance_name\x18\x01 \x01(\tB*\x92\x82\x19\"\x08\x01\x18?\"\x1c^[a-zA-Z0-9](-*[a-zA-Z0-9])*\xa0\x82\x19\x01R\x14NotebookInstanceName\"\x1e\n\x1cStopNotebookInstanceResponse\"\x81\x01\n\x1d\x44\x65leteNotebookInstanceRequest\x12`\n\x16notebook_instance_name\x18\x01 \x01(\tB*\x92\x82\x19\"\x08\x01\x18?\"\x1c^[a-zA-Z0-9](-*[a-zA-Z0-9])*\xa0\x82\x19\x01R\x14NotebookInstanceName\" \n\x1e\x44\x65leteNotebookInstanceResponse2\xe6\x05\n\x17NotebookInstanceService\x12y\n\x18RegisterNotebookInstance\x12-.nbpresign.v1.RegisterNotebookInstanceRequest\x1a..nbpresign.v1.RegisterNotebookInstanceResponse\x12y\n\x18\x44\x65scribeNotebookInstance\x12-.nbpresign.v1.DescribeNotebookInstanceRequest\x1a..nbpresign.v1.DescribeNotebookInstanceResponse\x12p\n\x15ListNotebookInstances\x12*.nbpresign.v1.ListNotebookInstancesRequest\x1a+.nbpresign.v1.ListNotebookInstancesResponse\x12p\n\x15StartNotebookInstance\x12*.nbpresign.v1.StartNotebookInstanceRequest\x1a+.nbpresign.v1.StartNotebookInstanceResponse\x12m\n\x14StopNotebookInstance\x12).nbpresign.v1.StopNotebookInstanceRequest\x1a*.nbpresign.v1.StopNotebookInstanceResponse\x12s\n\x16\x44\x65leteNotebookInstance\x12+.nbpresign.v1.DeleteNotebookInstanceRequest\x1a,.nbpresign.v1.DeleteNotebookInstanceResponse\x1a\r\x9a\x82\x19\tsagemakerb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,13 +35,13 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'nbpresign.v1.notebook_insta
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_REGISTERNOTEBOOKINSTANCEREQUEST'].fields_by_name['notebook_instance_name']._loaded_options = None
-  _globals['_REGISTERNOTEBOOKINSTANCEREQUEST'].fields_by_name['notebook_instance_name']._serialized_options = b'\222\202\031\"\010\001\030?\"\034^[a-zA-Z0-9](-*[a-zA-Z0-9])*'
+  _globals['_REGISTERNOTEBOOKINSTANCEREQUEST'].fields_by_name['notebook_instance_name']._serialized_options = b'\222\202\031\"\010\001\030?\"\034^[a-zA-Z0-9](-*[a-zA-Z0-9])*\240\202\031\001'
   _globals['_REGISTERNOTEBOOKINSTANCEREQUEST'].fields_by_name['jupyter_server_url']._loaded_options = None
   _globals['_REGISTERNOTEBOOKINSTANCEREQUEST'].fields_by_name['jupyter_server_url']._serialized_options = b'\222\202\031&\010\001\030\200\020\"\037^https?://[^\\s/?#]+(/[^\\s?#]*)?'
   _globals['_REGISTERNOTEBOOKINSTANCEREQUEST'].fields_by_name['jupyter_token']._loaded_options = None
   _globals['_REGISTERNOTEBOOKINSTANCEREQUEST'].fields_by_name['jupyter_token']._serialized_options = b'\222\202\031\003\030\200 '
   _globals['_DESCRIBENOTEBOOKINSTANCEREQUEST'].fields_by_name['notebook_instance_name']._loaded_options = None
-  _globals['_DESCRIBENOTEBOOKINSTANCEREQUEST'].fields_by_name['notebook_instance_name']._serialized_options = b'\222\202\031\"\010\001\030?\"\034^[a-zA-Z0-9](-*[a-zA-Z0-9])*'
+  _globals['_DESCRIBENOTEBOOKINSTANCEREQUEST'].fields_by_name['notebook_instance_name']._serialized_options = b'\222\202\031\"\010\001\030?\"\034^[a-zA-Z0-9](-*[a-zA-Z0-9])*\240\202\031\001'
   _globals['_LISTNOTEBOOKINSTANCESREQUEST'].fields_by_name['next_token']._loaded_options = None
   _globals['_LISTNOTEBOOKINSTANCESREQUEST'].fields_by_name['next_token']._serialized_options = b'\222\202\031\003\030\200@'
   _globals['_LISTNOTEBOOKINSTANCESREQUEST'].fields_by_name['max_results']._loaded_options = None
@@ -54,37 +55,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTNOTEBOOKINSTANCESREQUEST'].fields_by_name['status_equals']._loaded_options = None
   _globals['_LISTNOTEBOOKINSTANCESREQUEST'].fields_by_name['status_equals']._serialized_options = b'\222\202\031f:\007Pending:\tInService:\010Stopping:\007Stopped:\006Failed:\010Deleting:\010Updating:\022PendingMaintenance:\rInMaintenance'
   _globals['_STARTNOTEBOOKINSTANCEREQUEST'].fields_by_name['notebook_instance_name']._loaded_options = None
-  _globals['_STARTNOTEBOOKINSTANCEREQUEST'].fields_by_name['notebook_instance_name']._serialized_options = b'\222\202\031\"\010\001\030?\"\034^[a-zA-Z0-9](-*[a-zA-Z0-9])*'
+  _globals['_STARTNOTEBOOKINSTANCEREQUEST'].fields_by_name['notebook_instance_name']._serialized_options = b'\222\202\031\"\010\001\030?\"\034^[a-zA-Z0-9](-*[a-zA-Z0-9])*\240\202\031\001'
   _globals['_STOPNOTEBOOKINSTANCEREQUEST'].fields_by_name['notebook_instance_name']._loaded_options = None
-  _globals['_STOPNOTEBOOKINSTANCEREQUEST'].fields_by_name['notebook_instance_name']._serialized_options = b'\222\202\031\"\010\001\030?\"\034^[a-zA-Z0-9](-*[a-zA-Z0-9])*'
+  _globals['_STOPNOTEBOOKINSTANCEREQUEST'].fields_by_name['notebook_instance_name']._serialized_options = b'\222\202\031\"\010\001\030?\"\034^[a-zA-Z0-9](-*[a-zA-Z0-9])*\240\202\031\001'
   _globals['_DELETENOTEBOOKINSTANCEREQUEST'].fields_by_name['notebook_instance_name']._loaded_options = None
-  _globals['_DELETENOTEBOOKINSTANCEREQUEST'].fields_by_name['notebook_instance_name']._serialized_options = b'\222\202\031\"\010\001\030?\"\034^[a-zA-Z0-9](-*[a-zA-Z0-9])*'
-  _globals['_REGISTERNOTEBOOKINSTANCEREQUEST']._serialized_start=121
-  _globals['_REGISTERNOTEBOOKINSTANCEREQUEST']._serialized_end=384
-  _globals['_REGISTERNOTEBOOKINSTANCERESPONSE']._serialized_start=386
-  _globals['_REGISTERNOTEBOOKINSTANCERESPONSE']._serialized_end=472
-  _globals['_DESCRIBENOTEBOOKINSTANCEREQUEST']._serialized_start=474
-  _globals['_DESCRIBENOTEBOOKINSTANCEREQUEST']._serialized_end=601
-  _globals['_DESCRIBENOTEBOOKINSTANCERESPONSE']._serialized_start=604
-  _globals['_DESCRIBENOTEBOOKINSTANCERESPONSE']._serialized_end=1005
-  _globals['_LISTNOTEBOOKINSTANCESREQUEST']._serialized_start=1008
-  _globals['_LISTNOTEBOOKINSTANCESREQUEST']._serialized_end=1793
-  _globals['_NOTEBOOKINSTANCESUMMARY']._serialized_start=1796
-  _globals['_NOTEBOOKINSTANCESUMMARY']._serialized_end=2142
-  _globals['_LISTNOTEBOOKINSTANCESRESPONSE']._serialized_start=2145
-  _globals['_LISTNOTEBOOKINSTANCESRESPONSE']._serialized_end=2293
-  _globals['_STARTNOTEBOOKINSTANCEREQUEST']._serialized_start=2295
-  _globals['_STARTNOTEBOOKINSTANCEREQUEST']._serialized_end=2419
-  _globals['_STARTNOTEBOOKINSTANCERESPONSE']._serialized_start=2421
-  _globals['_STARTNOTEBOOKINSTANCERESPONSE']._serialized_end=2452
-  _globals['_STOPNOTEBOOKINSTANCEREQUEST']._serialized_start=2454
-  _globals['_STOPNOTEBOOKINSTANCEREQUEST']._serialized_end=2577
-  _globals['_STOPNOTEBOOKINSTANCERESPONSE']._serialized_start=2579
-  _globals['_STOPNOTEBOOKINSTANCERESPONSE']._serialized_end=2609
-  _globals['_DELETENOTEBOOKINSTANCEREQUEST']._serialized_start=2611
-  _globals['_DELETENOTEBOOKINSTANCEREQUEST']._serialized_end=2736
-  _globals['_DELETENOTEBOOKINSTANCERESPONSE']._serialized_start=2738
-  _globals['_DELETENOTEBOOKINSTANCERESPONSE']._serialized_end=2770
-  _globals['_NOTEBOOKINSTANCESERVICE']._serialized_start=2773
-  _globals['_NOTEBOOKINSTANCESERVICE']._serialized_end=3500
+  _globals['_DELETENOTEBOOKINSTANCEREQUEST'].fields_by_name['notebook_instance_name']._serialized_options = b'\222\202\031\"\010\001\030?\"\034^[a-zA-Z0-9](-*[a-zA-Z0-9])*\240\202\031\001'
+  _globals['_NOTEBOOKINSTANCESERVICE']._loaded_options = None
+  _globals['_NOTEBOOKINSTANCESERVICE']._serialized_options = b'\232\202\031\tsagemaker'
+  _globals['_REGISTERNOTEBOOKINSTANCEREQUEST']._serialized_start=147
+  _globals['_REGISTERNOTEBOOKINSTANCEREQUEST']._serialized_end=414
+  _globals['_REGISTERNOTEBOOKINSTANCERESPONSE']._serialized_start=416
+  _globals['_REGISTERNOTEBOOKINSTANCERESPONSE']._serialized_end=502
+  _globals['_DESCRIBENOTEBOOKINSTANCEREQUEST']._serialized_start=505
+  _globals['_DESCRIBENOTEBOOKINSTANCEREQUEST']._serialized_end=636
+  _globals['_DESCRIBENOTEBOOKINSTANCERESPONSE']._serialized_start=639
+  _globals['_DESCRIBENOTEBOOKINSTANCERESPONSE']._serialized_end=1040
+  _globals['_LISTNOTEBOOKINSTANCESREQUEST']._serialized_start=1043
+  _globals['_LISTNOTEBOOKINSTANCESREQUEST']._serialized_end=1828
+  _globals['_NOTEBOOKINSTANCESUMMARY']._serialized_start=1831
+  _globals['_NOTEBOOKINSTANCESUMMARY']._serialized_end=2177
+  _globals['_LISTNOTEBOOKINSTANCESRESPONSE']._serialized_start=2180
+  _globals['_LISTNOTEBOOKINSTANCESRESPONSE']._serialized_end=2328
+  _globals['_STARTNOTEBOOKINSTANCEREQUEST']._serialized_start=2331
+  _globals['_STARTNOTEBOOKINSTANCEREQUEST']._serialized_end=2459
+  _globals['_STARTNOTEBOOKINSTANCERESPONSE']._serialized_start=2461
+  _globals['_STARTNOTEBOOKINSTANCERESPONSE']._serialized_end=2492
+  _globals['_STOPNOTEBOOKINSTANCEREQUEST']._serialized_start=2494
+  _globals['_STOPNOTEBOOKINSTANCEREQUEST']._serialized_end=2621
+  _globals['_STOPNOTEBOOKINSTANCERESPONSE']._serialized_start=2623
+  _globals['_STOPNOTEBOOKINSTANCERESPONSE']._serialized_end=2653
+  _globals['_DELETENOTEBOOKINSTANCEREQUEST']._serialized_start=2656
+  _globals['_DELETENOTEBOOKINSTANCEREQUEST']._serialized_end=2785
+  _globals['_DELETENOTEBOOKINSTANCERESPONSE']._serialized_start=2787
+  _globals['_DELETENOTEBOOKINSTANCERESPONSE']._serialized_end=2819
+  _globals['_NOTEBOOKINSTANCESERVICE']._serialized_start=2822
+  _globals['_NOTEBOOKINSTANCESERVICE']._serialized_end=3564
 # @@protoc_insertion_point(module_scope)

@@ -1,0 +1,1 @@
+"""Authentication: SigV4 signatures on HTTP requests and on gRPC calls."""

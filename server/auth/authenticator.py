@@ -1,0 +1,39 @@
+"""Who signed a request: SigV4 verified against the access keys in storage."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from nbpresign.server.auth import sigv4
+from nbpresign.server.clock import Clock
+from nbpresign.server.iam.identities import ACTIVE, Principal, user_arn
+from nbpresign.server.iam.sealing import SealError, SecretBox
+from nbpresign.server.storage import Storage
+
+
+class Authenticator:
+    def __init__(
+        self, storage: Storage, box: SecretBox, *, region: str, account_id: str, clock: Clock
+    ) -> None:
+        self._storage = storage
+        self._box = box
+        self._region = region
+        self._account_id = account_id
+        self._clock = clock
+
+    async def authenticate(self, request: sigv4.SignedRequest) -> Principal:
+        """The principal whose key signed `request`; raises the AWS error otherwise."""
+        auth = sigv4.parse_authorization(request.headers.get("authorization"))
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        amz_date = sigv4.check_scope(auth, request, region=self._region, now=now)
+        key = await self._storage.get_access_key(auth.key_id)
+        if key is None or key.status != ACTIVE:
+            raise sigv4.unrecognized_client()
+        try:
+            secret = self._box.open(key.sealed_secret)
+        except SealError:
+            raise sigv4.unrecognized_client() from None
+        expected = sigv4.expected_signature(auth, request, secret, amz_date)
+        if not sigv4.signatures_match(expected, auth.signature):
+            raise sigv4.invalid(sigv4.SIGNATURE_MISMATCH)
+        return Principal(user_arn(self._account_id, key.user_name), key.user_name, key.key_id)

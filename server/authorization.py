@@ -1,0 +1,108 @@
+"""Authorization: the caller's policies, evaluated for every call and every notebook request.
+
+action    "<service's action_prefix>:<RPC name>"
+resource  the ARN of what the request names (an instance, a user), else "*"
+context   aws:SourceIp, aws:CurrentTime, aws:EpochTime, aws:PrincipalArn,
+          aws:username, aws:PrincipalType, aws:SecureTransport
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from google.protobuf.message import Message
+from grpc import StatusCode
+
+from nbpresign.server.clock import Clock
+from nbpresign.server.context import CallContext
+from nbpresign.server.core import Handler, Interceptor
+from nbpresign.server.errors import ServiceError
+from nbpresign.server.iam.identities import Principal, user_arn
+from nbpresign.server.iam.policy import Decision, Policy, evaluate, parse
+from nbpresign.server.methods import Method
+from nbpresign.server.site import Site
+from nbpresign.server.storage import Storage
+from nbpresign.v1 import authz_pb2
+
+
+@lru_cache(maxsize=1024)
+def _parsed(document: str) -> Policy:
+    # Stored documents were checked when attached; parsing again is only a cache miss.
+    return parse(document)
+
+
+def access_denied(
+    principal: Principal, action: str, resource: str, decision: Decision
+) -> ServiceError:
+    because = (
+        "with an explicit deny"
+        if decision is Decision.EXPLICIT_DENY
+        else f"because no identity-based policy allows the {action} action"
+    )
+    return ServiceError(
+        "AccessDeniedException",
+        f"User: {principal.arn} is not authorized to perform: {action} "
+        f"on resource: {resource} {because}",
+        status=StatusCode.PERMISSION_DENIED,
+    )
+
+
+class Authorizer:
+    def __init__(self, storage: Storage, clock: Clock) -> None:
+        self._storage = storage
+        self._clock = clock
+
+    async def decide(
+        self, principal: Principal, action: str, resource: str, *, source_ip: str, secure: bool
+    ) -> Decision:
+        documents = await self._storage.list_user_policies(principal.user_name)
+        now = self._clock()
+        context = {
+            "aws:sourceip": source_ip,
+            "aws:currenttime": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "aws:epochtime": str(int(now)),
+            "aws:principalarn": principal.arn,
+            "aws:username": principal.user_name,
+            "aws:principaltype": "User",
+            "aws:securetransport": "true" if secure else "false",
+        }
+        return evaluate((_parsed(d) for _, d in documents), action, resource, context)
+
+    async def check(
+        self, principal: Principal, action: str, resource: str, ctx: CallContext
+    ) -> None:
+        decision = await self.decide(
+            principal, action, resource, source_ip=ctx.source_ip, secure=ctx.secure_transport
+        )
+        if decision is not Decision.ALLOW:
+            raise access_denied(principal, action, resource, decision)
+
+
+def resource_arn(site: Site, method: Method, request: Message) -> str:
+    if method.resource_field is None:
+        return "*"
+    name = getattr(request, method.resource_field)
+    if method.resource_kind == authz_pb2.RESOURCE_KIND_USER:
+        return user_arn(site.account_id, name)
+    return site.arn(name)
+
+
+def authorize_with(authorizer: Authorizer, site: Site) -> Interceptor:
+    """The interceptor: no call reaches a handler unless the caller's policies allow it."""
+
+    async def authorize(
+        method: Method, request: Message, ctx: CallContext, proceed: Handler
+    ) -> Message:
+        if ctx.principal is None:
+            raise ServiceError(
+                "MissingAuthenticationToken",
+                "Missing Authentication Token",
+                status=StatusCode.UNAUTHENTICATED,
+            )
+        await authorizer.check(
+            ctx.principal, method.action, resource_arn(site, method, request), ctx
+        )
+        return await proceed(request, ctx)
+
+    return authorize

@@ -1,0 +1,178 @@
+"""IamService: users, their access keys and policies; over gRPC only."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from grpc import StatusCode
+
+from nbpresign.server.clock import Clock
+from nbpresign.server.context import CallContext
+from nbpresign.server.errors import ServiceError
+from nbpresign.server.iam import policy
+from nbpresign.server.iam.identities import (
+    ACTIVE,
+    AccessKey,
+    User,
+    new_access_key_id,
+    new_secret_access_key,
+    user_arn,
+)
+from nbpresign.server.iam.sealing import SecretBox
+from nbpresign.server.storage import DuplicateUser, Storage
+from nbpresign.v1 import iam_pb2 as pb
+
+MAX_KEYS_PER_USER = 2  # as in IAM: room to rotate, no more
+
+# Something about a user changed (keys, policies, the user itself): what was allowed
+# before may not be any more. The notebook proxy re-checks its open WebSockets.
+PrincipalChanged = Callable[[str], Awaitable[None]]
+
+
+async def default_on_principal_change(user_name: str) -> None:
+    """Nothing to re-check: no proxy runs beside this service."""
+
+
+def no_such_entity(message: str) -> ServiceError:
+    return ServiceError("NoSuchEntity", message, status=StatusCode.NOT_FOUND)
+
+
+def _timestamp(seconds: float) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromNanoseconds(round(seconds * 1e9))
+    return stamp
+
+
+class IamService:
+    def __init__(
+        self,
+        storage: Storage,
+        box: SecretBox,
+        account_id: str,
+        clock: Clock,
+        *,
+        on_principal_change: PrincipalChanged = default_on_principal_change,
+    ) -> None:
+        self._storage = storage
+        self._box = box
+        self._account_id = account_id
+        self._clock = clock
+        self._changed = on_principal_change
+
+    def _user(self, user: User) -> pb.User:
+        return pb.User(
+            user_name=user.name,
+            arn=user_arn(self._account_id, user.name),
+            create_date=_timestamp(user.creation_time),
+        )
+
+    async def _existing(self, name: str) -> User:
+        user = await self._storage.get_user(name)
+        if user is None:
+            raise no_such_entity(f"The user with name {name} cannot be found.")
+        return user
+
+    async def CreateUser(
+        self, request: pb.CreateUserRequest, ctx: CallContext
+    ) -> pb.CreateUserResponse:
+        user = User(request.user_name, self._clock())
+        try:
+            await self._storage.add_user(user)
+        except DuplicateUser:
+            raise ServiceError(
+                "EntityAlreadyExists",
+                f"User with name {user.name} already exists.",
+                status=StatusCode.ALREADY_EXISTS,
+            ) from None
+        return pb.CreateUserResponse(user=self._user(user))
+
+    async def ListUsers(
+        self, request: pb.ListUsersRequest, ctx: CallContext
+    ) -> pb.ListUsersResponse:
+        return pb.ListUsersResponse(users=[self._user(u) for u in await self._storage.list_users()])
+
+    async def DeleteUser(
+        self, request: pb.DeleteUserRequest, ctx: CallContext
+    ) -> pb.DeleteUserResponse:
+        if not await self._storage.delete_user(request.user_name):
+            raise no_such_entity(f"The user with name {request.user_name} cannot be found.")
+        await self._changed(request.user_name)
+        return pb.DeleteUserResponse()
+
+    async def CreateAccessKey(
+        self, request: pb.CreateAccessKeyRequest, ctx: CallContext
+    ) -> pb.CreateAccessKeyResponse:
+        await self._existing(request.user_name)
+        if len(await self._storage.list_access_keys(request.user_name)) >= MAX_KEYS_PER_USER:
+            raise ServiceError(
+                "LimitExceeded",
+                f"Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS_PER_USER}",
+                status=StatusCode.RESOURCE_EXHAUSTED,
+            )
+        secret = new_secret_access_key()
+        key = AccessKey(
+            new_access_key_id(), request.user_name, self._box.seal(secret), ACTIVE, self._clock()
+        )
+        await self._storage.add_access_key(key)
+        shown = self._key(key)
+        shown.secret_access_key = secret
+        return pb.CreateAccessKeyResponse(access_key=shown)
+
+    def _key(self, key: AccessKey) -> pb.AccessKey:
+        return pb.AccessKey(
+            user_name=key.user_name,
+            access_key_id=key.key_id,
+            status=key.status,
+            create_date=_timestamp(key.creation_time),
+        )
+
+    async def ListAccessKeys(
+        self, request: pb.ListAccessKeysRequest, ctx: CallContext
+    ) -> pb.ListAccessKeysResponse:
+        await self._existing(request.user_name)
+        keys = await self._storage.list_access_keys(request.user_name)
+        return pb.ListAccessKeysResponse(access_key_metadata=[self._key(k) for k in keys])
+
+    async def DeleteAccessKey(
+        self, request: pb.DeleteAccessKeyRequest, ctx: CallContext
+    ) -> pb.DeleteAccessKeyResponse:
+        if not await self._storage.delete_access_key(request.user_name, request.access_key_id):
+            raise no_such_entity(f"The Access Key with id {request.access_key_id} cannot be found.")
+        await self._changed(request.user_name)
+        return pb.DeleteAccessKeyResponse()
+
+    async def PutUserPolicy(
+        self, request: pb.PutUserPolicyRequest, ctx: CallContext
+    ) -> pb.PutUserPolicyResponse:
+        await self._existing(request.user_name)
+        try:
+            policy.parse(request.policy_document)
+        except policy.PolicyError as exc:
+            raise ServiceError(
+                "MalformedPolicyDocument", f"Syntax errors in policy. {exc}"
+            ) from None
+        await self._storage.put_user_policy(
+            request.user_name, request.policy_name, request.policy_document
+        )
+        await self._changed(request.user_name)
+        return pb.PutUserPolicyResponse()
+
+    async def ListUserPolicies(
+        self, request: pb.ListUserPoliciesRequest, ctx: CallContext
+    ) -> pb.ListUserPoliciesResponse:
+        await self._existing(request.user_name)
+        found = await self._storage.list_user_policies(request.user_name)
+        return pb.ListUserPoliciesResponse(
+            policies=[pb.UserPolicy(policy_name=n, policy_document=d) for n, d in found]
+        )
+
+    async def DeleteUserPolicy(
+        self, request: pb.DeleteUserPolicyRequest, ctx: CallContext
+    ) -> pb.DeleteUserPolicyResponse:
+        if not await self._storage.delete_user_policy(request.user_name, request.policy_name):
+            raise no_such_entity(
+                f"The user policy with name {request.policy_name} cannot be found."
+            )
+        await self._changed(request.user_name)
+        return pb.DeleteUserPolicyResponse()
