@@ -20,7 +20,7 @@ from conftest import Server, unique_name
 @pytest.fixture
 def sagemaker(as_admin: Server) -> Iterator[Any]:
     # No endpoint_url: the config file `serve` wrote names it, as the README shows.
-    client = boto3.client("sagemaker")
+    client = boto3.session.Session().client("sagemaker")
     assert client.meta.endpoint_url == as_admin.endpoint
     yield client
     client.close()
