@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from nbpresign.client.credentials import NoCredentialsError, resolve
-from nbpresign.server import service, settings
+from nbpresign.server import service, settings, signing_keys, workers
+from nbpresign.server.clock import system_clock
+from nbpresign.server.storage.opening import open_storage
 from nbpresign.server.urls import DEFAULT_URL_TEMPLATE, TemplateError
 
 Subparsers = Any  # argparse's _SubParsersAction is private
@@ -59,7 +62,23 @@ def add_to(commands: Subparsers) -> None:
         metavar="CIDR",
         help="a proxy or load balancer whose X-Forwarded-For is believed (repeatable)",
     )
+    _add_db_option(serve)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes sharing the ports, each with its own event loop (default: 1)",
+    )
     serve.set_defaults(run=_serve)
+
+    rotate = commands.add_parser(
+        "rotate-signing-key",
+        help="add a new key for signing URLs; URLs signed with the old ones stay valid",
+    )
+    rotate.add_argument("--data-dir", type=Path, default=None, help="as for serve")
+    _add_db_option(rotate)
+    rotate.set_defaults(run=_rotate)
 
     gateway = commands.add_parser(
         "gateway", help="run only the AWS JSON gateway, in front of a remote core"
@@ -69,6 +88,16 @@ def add_to(commands: Subparsers) -> None:
         "--core", required=True, metavar="HOST:PORT", help="the core's gRPC address"
     )
     gateway.set_defaults(run=_gateway)
+
+
+def _add_db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        default=os.environ.get("NBPRESIGN_DB"),
+        metavar="URL",
+        help="postgresql://... to share one database between replicas "
+        "(env NBPRESIGN_DB; default: SQLite in the data directory)",
+    )
 
 
 def _add_listen_options(parser: argparse.ArgumentParser) -> None:
@@ -110,12 +139,36 @@ def _serve(args: argparse.Namespace) -> int:
         sign_in_url=args.sign_in_url,
         demo=args.demo,
         trusted_proxies=tuple(args.trusted_proxy),
+        db=args.db,
+        workers=args.workers,
     )
     try:
+        if options.workers > 1:
+            return workers.run_workers(options, on_ready=_announce)
         asyncio.run(service.run(options, on_ready=_announce))
-    except (OSError, TemplateError, RuntimeError, TimeoutError) as exc:
+    except (OSError, TemplateError, RuntimeError, TimeoutError, ValueError) as exc:
         print(f"nbpresign: cannot start: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _rotate(args: argparse.Namespace) -> int:
+    options = settings.Settings(data_dir=args.data_dir or settings.default_data_dir(), db=args.db)
+
+    async def rotate() -> str:
+        storage = await open_storage(options.db, options.data_dir)
+        try:
+            box, _ = await service.prepare(options, storage, system_clock)
+            return await signing_keys.add_key(storage, box, system_clock())
+        finally:
+            await storage.close()
+
+    try:
+        kid = asyncio.run(rotate())
+    except (OSError, ValueError) as exc:
+        print(f"nbpresign: cannot rotate: {exc}", file=sys.stderr)
+        return 1
+    print(f"new signing key {kid}: running replicas sign with it within a minute")
     return 0
 
 

@@ -79,10 +79,16 @@ def service_handlers(
 
 
 def build_server(
-    core: Core, methods: Iterable[Method], *, authenticate: CallAuthenticator
+    core: Core,
+    methods: Iterable[Method],
+    *,
+    authenticate: CallAuthenticator,
+    reuse_port: bool = False,
 ) -> tuple[grpc.aio.Server, HealthServicer]:
     methods = tuple(methods)
-    server = grpc.aio.server()
+    # gRPC sets SO_REUSEPORT by default; off unless --workers asks, so that a second
+    # `serve` on a taken port fails loudly instead of sharing it.
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 1 if reuse_port else 0)])
     server.add_generic_rpc_handlers(service_handlers(core, methods, authenticate=authenticate))
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

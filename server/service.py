@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -14,8 +15,9 @@ import grpc
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 from botocore.credentials import Credentials
+from cryptography.fernet import Fernet
 
-from nbpresign.server import demo, grpc_server, signing_keys
+from nbpresign.server import demo, events, grpc_server
 from nbpresign.server.auth.authenticator import Authenticator
 from nbpresign.server.auth.gateway_service import GatewayService
 from nbpresign.server.auth.grpc_auth import GrpcCallAuthenticator
@@ -28,17 +30,18 @@ from nbpresign.server.gateway.router import build_routes
 from nbpresign.server.gateway.transport import GrpcTransport, InProcessTransport, Transport
 from nbpresign.server.iam import bootstrap
 from nbpresign.server.iam.identities import Principal, user_arn
-from nbpresign.server.iam.sealing import SecretBox, load_or_create_master_key
+from nbpresign.server.iam.sealing import MASTER_KEY_ENV, SecretBox, load_or_create_master_key
 from nbpresign.server.iam.service import IamService
 from nbpresign.server.methods import GATEWAY_METHODS, METHODS, method_named
 from nbpresign.server.presign import PresignService
 from nbpresign.server.proxy.app import NotebookProxy
 from nbpresign.server.registry import NotebookInstanceService
 from nbpresign.server.settings import Settings
+from nbpresign.server.signing_keys import KeyStore
 from nbpresign.server.site import Site
 from nbpresign.server.source_ip import parse_networks
 from nbpresign.server.storage import Storage
-from nbpresign.server.storage.sqlite import SqliteStorage
+from nbpresign.server.storage.opening import open_storage
 from nbpresign.server.urls import UrlTemplate
 from nbpresign.v1 import presign_pb2
 
@@ -52,11 +55,13 @@ class Endpoints:
     demo_url: str | None = None  # with --demo: an AuthorizedUrl for instance "demo"
 
 
-def bind_http_socket(host: str, port: int) -> socket.socket:
+def bind_http_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
     """Binds before anything is built, so port 0 is resolved for the URL template."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:  # --workers: every worker binds the same port
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     return sock
 
@@ -75,7 +80,7 @@ class Parts:
 def build_parts(
     storage: Storage,
     site: Site,
-    keys: signing_keys.KeyRing,
+    keys: KeyStore,
     box: SecretBox,
     clock: Clock,
     settings: Settings,
@@ -87,23 +92,52 @@ def build_parts(
     proxy = NotebookProxy(
         storage,
         site,
-        lambda: keys,
+        keys,
         clock,
         authorizer,
         sign_in_url=settings.sign_in_url,
         trusted_proxies=parse_networks(settings.trusted_proxies),
     )
     implementations = [
-        PresignService(storage, site, lambda: keys, clock),
-        NotebookInstanceService(storage, site, clock, on_revoke=proxy.revoke),
-        IamService(storage, box, site.account_id, clock, on_principal_change=proxy.recheck),
+        PresignService(storage, site, keys.ring, clock),
+        # Both changes reach every replica's proxy (events), this one's included.
+        NotebookInstanceService(storage, site, clock, on_revoke=events.instance_ended(storage)),
+        IamService(
+            storage, box, site.account_id, clock, on_principal_change=events.user_changed(storage)
+        ),
         GatewayService(authenticator),
     ]
     core = Core(
         handler_table(METHODS, implementations),
         interceptors=[authorize_with(authorizer, site), validate_constraints],
     )
+    storage.subscribe(proxy.on_event)
     return Parts(core, authenticator, authorizer, proxy, box)
+
+
+async def prepare(settings: Settings, storage: Storage, clock: Clock) -> tuple[SecretBox, KeyStore]:
+    """What must exist before serving: the master key, a signing key, the admin user."""
+    box = SecretBox(await master_key(settings, storage))
+    keys = KeyStore(storage, box)
+    await keys.ensure(clock())
+    if await bootstrap.ensure_admin(storage, box, settings.data_dir, clock):
+        log.info(
+            "created user admin; its key is in %s", settings.data_dir / bootstrap.CREDENTIALS_FILE
+        )
+    return box, keys
+
+
+async def master_key(settings: Settings, storage: Storage) -> bytes:
+    """NBPRESIGN_MASTER_KEY; else, for SQLite, DATA_DIR/master.key; else, for PostgreSQL,
+    a key kept in the database itself (replicas then need nothing but --db; set the
+    variable in production so that a copy of the database alone opens no secret)."""
+    explicit = os.environ.get(MASTER_KEY_ENV)
+    if explicit:
+        return explicit.encode()
+    if settings.db is None:
+        return load_or_create_master_key(settings.data_dir)
+    log.warning("%s is not set: sealing secrets with a key kept in the database", MASTER_KEY_ENV)
+    return await storage.shared_secret("master-key", Fernet.generate_key())
 
 
 @contextlib.asynccontextmanager
@@ -132,12 +166,16 @@ async def running_http(
 
 
 @contextlib.asynccontextmanager
-async def running_grpc(parts: Parts, host: str, port: int, account_id: str) -> AsyncIterator[int]:
+async def running_grpc(
+    parts: Parts, host: str, port: int, account_id: str, *, reuse_port: bool = False
+) -> AsyncIterator[int]:
     authenticate = GrpcCallAuthenticator(
         parts.authenticator, parts.authorizer, account_id=account_id
     )
-    server, health = grpc_server.build_server(parts.core, METHODS, authenticate=authenticate)
-    bound = server.add_insecure_port(f"{_bracket(host)}:{port}")
+    server, health = grpc_server.build_server(
+        parts.core, METHODS, authenticate=authenticate, reuse_port=reuse_port
+    )
+    bound = server.add_insecure_port(f"{bracket(host)}:{port}")
     await server.start()
     try:
         await grpc_server.mark_serving(health, {m.service for m in METHODS})
@@ -155,27 +193,26 @@ async def run(
 ) -> None:
     """Runs the whole service until `stop` is set, or SIGINT/SIGTERM when it is None."""
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    sock = bind_http_socket(settings.host, settings.http_port)
+    sock = bind_http_socket(settings.host, settings.http_port, reuse_port=settings.reuse_port)
     http_port = sock.getsockname()[1]
     urls = UrlTemplate(settings.url_template, settings.region, http_port)
     site = Site(settings.region, settings.account_id, urls)
-    keys = signing_keys.load_or_create(settings.data_dir)
-    box = SecretBox(load_or_create_master_key(settings.data_dir))
-    storage = await SqliteStorage.open(settings.data_dir)
+    storage = await open_storage(settings.db, settings.data_dir)
+    box, keys = await prepare(settings, storage, clock)
     parts = build_parts(storage, site, keys, box, clock, settings)
+    parts.proxy.start()
     try:
-        if await bootstrap.ensure_admin(storage, box, settings.data_dir, clock):
-            log.info(
-                "created user admin; its key is in %s",
-                settings.data_dir / bootstrap.CREDENTIALS_FILE,
-            )
-        host = _bracket(_loopback_if_any(settings.host))
+        host = bracket(loopback_if_any(settings.host))
         endpoint = f"http://{host}:{http_port}"
         bootstrap.write_config(settings.data_dir, region=settings.region, endpoint_url=endpoint)
         async with (
             contextlib.AsyncExitStack() as stack,
             running_grpc(
-                parts, settings.host, settings.grpc_port, settings.account_id
+                parts,
+                settings.host,
+                settings.grpc_port,
+                settings.account_id,
+                reuse_port=settings.reuse_port,
             ) as grpc_port,
         ):
             transport = InProcessTransport(parts.core, parts.authenticator)
@@ -228,7 +265,7 @@ async def run_gateway(
     transport = GrpcTransport(channel, credentials, settings.region)
     async with channel, running_http(transport, sock, settings):
         port = sock.getsockname()[1]
-        on_ready(Endpoints(core_target, f"http://{_bracket(settings.host)}:{port}/"))
+        on_ready(Endpoints(core_target, f"http://{bracket(settings.host)}:{port}/"))
         await _until_stopped(None)
 
 
@@ -242,10 +279,10 @@ async def _until_stopped(stop: asyncio.Event | None) -> None:
     log.info("shutting down")
 
 
-def _loopback_if_any(host: str) -> str:
+def loopback_if_any(host: str) -> str:
     """Where a local client should connect when the service listens on every address."""
     return {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104 - compared, not bound
 
 
-def _bracket(host: str) -> str:
+def bracket(host: str) -> str:
     return f"[{host}]" if ":" in host else host

@@ -39,3 +39,6 @@ class Settings:
     demo: bool = False  # also start a local Jupyter server, registered as "demo"
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (CIDRs).
     trusted_proxies: tuple[str, ...] = ()
+    db: str | None = None  # postgresql://...; None: SQLite in the data directory
+    workers: int = 1  # processes sharing the ports (SO_REUSEPORT)
+    reuse_port: bool = False  # set for each of those workers

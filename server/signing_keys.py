@@ -1,21 +1,23 @@
-"""The keys that sign AuthorizedUrl tokens.
+"""The keys that sign AuthorizedUrl tokens and session cookies.
 
-Each key has a `kid`; tokens name the key that signed them, so a new key can take
-over signing while the old one still verifies the tokens it signed. On first start a
-key is generated with `secrets` and kept in DATA_DIR/signing-keys.json (mode 0600).
+Each key has a `kid`; tokens name the key that signed them, so a new key can take over
+signing while the old ones still verify what they signed. Keys live in storage, sealed
+under the master key, so every replica signs and verifies with the same ring. The
+newest key signs. A replica reloads the ring every REFRESH_SECONDS, and at once when it
+meets a kid it does not know (another replica rotated).
 """
 
 from __future__ import annotations
 
-import base64
-import json
-import os
 import secrets
+import time
 from dataclasses import dataclass
-from pathlib import Path
 
-KEY_FILE_NAME = "signing-keys.json"
+from nbpresign.server.iam.sealing import SecretBox
+from nbpresign.server.storage import Storage
+
 KEY_BYTES = 32  # HS256: a key as long as the hash
+REFRESH_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -27,49 +29,55 @@ class KeyRing:
     def active_key(self) -> bytes:
         return self.keys[self.active_kid]
 
-    def rotated(self) -> KeyRing:
-        """A ring whose new key signs, keeping every old key for verification."""
-        kid = _new_kid()
-        return KeyRing(kid, {**self.keys, kid: secrets.token_bytes(KEY_BYTES)})
 
-
-def _new_kid() -> str:
+def new_kid() -> str:
     return secrets.token_hex(8)
 
 
 def new_key_ring() -> KeyRing:
-    kid = _new_kid()
+    """A ring of one fresh key, kept in memory only (tests, tools)."""
+    kid = new_kid()
     return KeyRing(kid, {kid: secrets.token_bytes(KEY_BYTES)})
 
 
-def load_or_create(data_dir: Path) -> KeyRing:
-    path = data_dir / KEY_FILE_NAME
-    if path.exists():
-        return _decode(json.loads(path.read_text()))
-    ring = new_key_ring()
-    save(path, ring)
-    return ring
+async def add_key(storage: Storage, box: SecretBox, now: float) -> str:
+    """Adds a fresh key, which becomes the one that signs; returns its kid."""
+    kid = new_kid()
+    await storage.add_signing_key(kid, box.seal(secrets.token_bytes(KEY_BYTES).hex()), now)
+    return kid
 
 
-def save(path: Path, ring: KeyRing) -> None:
-    """Writes the ring readable by its owner only, replacing any old file atomically."""
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(_encode(ring), f)
-    os.replace(tmp, path)
+class KeyStore:
+    """The ring, cached; `ring()` is cheap, `refresh()` reads storage."""
 
+    def __init__(self, storage: Storage, box: SecretBox) -> None:
+        self._storage = storage
+        self._box = box
+        self._ring: KeyRing | None = None
+        self._loaded_at = 0.0
 
-def _encode(ring: KeyRing) -> dict[str, object]:
-    return {
-        "active": ring.active_kid,
-        "keys": {kid: base64.b64encode(key).decode() for kid, key in ring.keys.items()},
-    }
+    async def ensure(self, now: float) -> None:
+        """Loads the ring, first creating a key if storage has none."""
+        if not await self._storage.signing_keys():
+            await add_key(self._storage, self._box, now)
+        await self.refresh()
 
+    async def refresh(self) -> KeyRing:
+        stored = await self._storage.signing_keys()
+        keys = {kid: bytes.fromhex(self._box.open(sealed)) for kid, sealed, _ in stored}
+        self._ring = KeyRing(stored[-1][0], keys)
+        self._loaded_at = time.monotonic()
+        return self._ring
 
-def _decode(doc: dict[str, object]) -> KeyRing:
-    keys = doc["keys"]
-    active = doc["active"]
-    if not isinstance(keys, dict) or not isinstance(active, str) or active not in keys:
-        raise ValueError(f"malformed {KEY_FILE_NAME}")
-    return KeyRing(active, {str(kid): base64.b64decode(key) for kid, key in keys.items()})
+    def ring(self) -> KeyRing:
+        if self._ring is None:
+            raise RuntimeError("KeyStore.ensure() must run before use")
+        return self._ring
+
+    async def ring_knowing(self, kid: str | None) -> KeyRing:
+        """The ring, reloaded first if `kid` is new to it or the ring is old."""
+        ring = self.ring()
+        stale = time.monotonic() - self._loaded_at > REFRESH_SECONDS
+        if stale or (kid is not None and kid not in ring.keys):
+            ring = await self.refresh()
+        return ring

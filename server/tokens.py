@@ -70,6 +70,15 @@ def encode(grant: UrlGrant, ring: KeyRing) -> str:
     )
 
 
+def kid_of(token: str) -> str | None:
+    """The key id a token names, unverified: only to pick the key that verifies it."""
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.PyJWTError:
+        return None
+    return kid if isinstance(kid, str) else None
+
+
 class InvalidToken(Exception):
     """The token is not one this service issued for this instance, or it has expired."""
 

@@ -16,6 +16,7 @@ call must still exist. A change to the principal re-checks its open WebSockets.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import urlencode
@@ -23,7 +24,7 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
-from nbpresign.server import sessions, tokens
+from nbpresign.server import events, sessions, tokens
 from nbpresign.server.authorization import Authorizer
 from nbpresign.server.clock import Clock
 from nbpresign.server.iam.identities import ACTIVE, Principal
@@ -34,7 +35,7 @@ from nbpresign.server.proxy.forward import forward_http
 from nbpresign.server.proxy.sockets import OpenSockets, Relay
 from nbpresign.server.proxy.upstream import Upstream
 from nbpresign.server.proxy.websocket import relay_websocket
-from nbpresign.server.signing_keys import KeyRing
+from nbpresign.server.signing_keys import KeyStore
 from nbpresign.server.site import Site
 from nbpresign.server.source_ip import Network, client_ip, is_secure
 from nbpresign.server.storage import Storage
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 PRESIGN_ACTION = "sagemaker:CreatePresignedNotebookInstanceUrl"
 TOKEN_PARAMETER = "authToken"  # noqa: S105 - the query parameter's name, not a secret
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+RECHECK_SECONDS = 10.0
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -71,7 +73,7 @@ class NotebookProxy:
         self,
         storage: Storage,
         site: Site,
-        keys: Callable[[], KeyRing],
+        keys: KeyStore,
         clock: Clock,
         authorizer: Authorizer,
         *,
@@ -89,8 +91,31 @@ class NotebookProxy:
         self._client_factory = client_factory
         self._client: aiohttp.ClientSession | None = None
         self.open_sockets = OpenSockets()
+        self._recheck_task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Re-checks open WebSockets every RECHECK_SECONDS, for what no event reports: a
+        change made through another process that shares a SQLite file, say."""
+        self._recheck_task = asyncio.ensure_future(self._recheck_forever())
+
+    async def _recheck_forever(self) -> None:
+        while True:
+            await asyncio.sleep(RECHECK_SECONDS)
+            try:
+                await self._recheck(self.open_sockets.all())
+            except Exception:
+                log.exception("re-checking open WebSockets failed")
+
+    async def on_event(self, event: str) -> None:
+        """An event from any replica (server.events)."""
+        if event.startswith(events.INSTANCE):
+            await self.revoke(event[len(events.INSTANCE) :])
+        elif event.startswith(events.USER):
+            await self.recheck(event[len(events.USER) :])
 
     async def close(self) -> None:
+        if self._recheck_task is not None:
+            self._recheck_task.cancel()
         self.open_sockets.revoke_all()
         if self._client is not None:
             await self._client.close()
@@ -101,8 +126,12 @@ class NotebookProxy:
 
     async def recheck(self, user_name: str) -> None:
         """Something about this user changed: close the WebSockets it no longer allows."""
-        for relay in self.open_sockets.of_user(user_name):
+        await self._recheck(self.open_sockets.of_user(user_name))
+
+    async def _recheck(self, relays: list[Relay]) -> None:
+        for relay in relays:
             try:
+                await self._in_service(relay.instance_key)
                 await self._check_principal(
                     relay.principal, relay.instance_key, relay.source_ip, relay.secure
                 )
@@ -158,7 +187,7 @@ class NotebookProxy:
     async def _serve(self, request: web.Request, address: NotebookAddress) -> web.StreamResponse:
         if TOKEN_PARAMETER in request.query:
             return await self._redeem(request, address)
-        session = self._session(request, address)
+        session = await self._session(request, address)
         source_ip, secure = self._caller(request)
         await self._check_principal(session.principal, address.key, source_ip, secure)
         instance = await self._in_service(address.key)
@@ -188,15 +217,13 @@ class NotebookProxy:
             session_cookie=sessions.COOKIE_NAME,
         )
 
-    def _session(self, request: web.Request, address: NotebookAddress) -> sessions.Session:
+    async def _session(self, request: web.Request, address: NotebookAddress) -> sessions.Session:
         cookie = request.cookies.get(sessions.COOKIE_NAME)
-        session = (
-            sessions.decode(
-                cookie, self._keys(), instance_arn=self._site.arn(address.key), now=self._clock()
-            )
-            if cookie
-            else None
-        )
+        session = None
+        if cookie:
+            ring = await self._keys.ring_knowing(tokens.kid_of(cookie))
+            arn = self._site.arn(address.key)
+            session = sessions.decode(cookie, ring, instance_arn=arn, now=self._clock())
         if session is None:
             raise Refused("session")
         return session
@@ -211,13 +238,10 @@ class NotebookProxy:
         if request.method != "GET":
             raise Refused("link")
         now = self._clock()
+        token = request.query[TOKEN_PARAMETER]
+        ring = await self._keys.ring_knowing(tokens.kid_of(token))
         try:
-            grant = tokens.decode(
-                request.query[TOKEN_PARAMETER],
-                self._keys(),
-                audience=self._site.arn(address.key),
-                now=now,
-            )
+            grant = tokens.decode(token, ring, audience=self._site.arn(address.key), now=now)
         except tokens.InvalidToken:
             raise Refused("link") from None
         source_ip, secure = self._caller(request)
@@ -233,7 +257,7 @@ class NotebookProxy:
         )
         response.set_cookie(
             sessions.COOKIE_NAME,
-            sessions.encode(session, self._keys()),
+            sessions.encode(session, self._keys.ring()),
             max_age=session.expires_at - session.started_at,
             path=address.prefix,
             httponly=True,

@@ -41,6 +41,9 @@ class OpenSockets:
         finally:
             self._relays.discard(relay)
 
+    def all(self) -> list[Relay]:
+        return list(self._relays)
+
     def of_instance(self, key: str) -> list[Relay]:
         return [r for r in self._relays if r.instance_key == key]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -10,6 +10,8 @@ from nbpresign.server.iam.identities import AccessKey, User
 from nbpresign.server.instances import NotebookInstance
 
 SortColumn = Literal["name", "creation_time", "status"]
+# Events between replicas: "instance:<key>" (access to it ended), "user:<name>" (changed).
+EventHandler = Callable[[str], Awaitable[None]]
 
 
 class DuplicateInstance(Exception):
@@ -96,5 +98,20 @@ class Storage(Protocol):
         """(policy name, document) pairs, by name."""
 
     async def delete_user_policy(self, user_name: str, policy_name: str) -> bool: ...
+
+    async def signing_keys(self) -> list[tuple[str, bytes, float]]:
+        """(kid, sealed key, creation time) of every URL-signing key, oldest first."""
+
+    async def add_signing_key(self, kid: str, sealed_key: bytes, creation_time: float) -> None: ...
+
+    async def shared_secret(self, name: str, candidate: bytes) -> bytes:
+        """The secret stored under `name`, storing `candidate` first if there is none.
+
+        Atomic: replicas racing to set it all get the one that won."""
+
+    async def publish(self, event: str) -> None:
+        """Tells every replica's subscribers (this one's included) that `event` happened."""
+
+    def subscribe(self, handler: EventHandler) -> None: ...
 
     async def close(self) -> None: ...

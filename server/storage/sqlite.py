@@ -12,7 +12,14 @@ import aiosqlite
 
 from nbpresign.server.iam.identities import AccessKey, User
 from nbpresign.server.instances import NotebookInstance
-from nbpresign.server.storage.base import DuplicateInstance, DuplicateUser, InstanceQuery
+from nbpresign.server.storage import queries
+from nbpresign.server.storage.base import (
+    DuplicateInstance,
+    DuplicateUser,
+    EventHandler,
+    InstanceQuery,
+)
+from nbpresign.server.storage.queries import INSTANCE_COLUMNS, KEY_COLUMNS, instance_row
 
 DB_FILE_NAME = "nbpresign.sqlite3"
 
@@ -57,25 +64,34 @@ MIGRATIONS: Sequence[str] = (
         document TEXT NOT NULL,
         PRIMARY KEY (user_name, policy_name)
     );
+    CREATE TABLE signing_keys (
+        kid TEXT PRIMARY KEY,
+        sealed_key BLOB NOT NULL,
+        creation_time REAL NOT NULL
+    );
+    CREATE TABLE shared_secrets (
+        name TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    );
     """,
 )
 
-_COLUMNS = "name, jupyter_url, jupyter_token, status, creation_time, last_modified_time"
-
-# Sort columns of InstanceQuery -> SQL columns; the key breaks ties, so pages are stable.
-_SORT_SQL = {"name": "key", "creation_time": "creation_time", "status": "status"}
-
 
 class SqliteStorage:
+    """One process's storage. Events reach this process's subscribers only (several
+    `--workers` on one SQLite file rely on the proxy's periodic re-check instead)."""
+
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
+        self._subscribers: list[EventHandler] = []
 
     @classmethod
     async def open(cls, data_dir: Path) -> SqliteStorage:
         path = data_dir / DB_FILE_NAME
         if not path.exists():
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        db = await aiosqlite.connect(path)
+        # timeout: how long to wait for another process's lock (workers, replicas)
+        db = await aiosqlite.connect(path, timeout=30, isolation_level=None)
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA busy_timeout=5000")
         await db.execute("PRAGMA foreign_keys=ON")
@@ -87,32 +103,23 @@ class SqliteStorage:
 
     async def add_instance(self, instance: NotebookInstance) -> None:
         try:
-            await self._db.execute(
-                f"INSERT INTO notebook_instances (key, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (instance.key, *_row(instance)),
-            )
+            await self._db.execute(queries.insert_instance(lambda n: "?"), instance_row(instance))
             await self._db.commit()
         except sqlite3.IntegrityError as exc:
             raise DuplicateInstance(instance.key) from exc
 
     async def get_instance(self, key: str) -> NotebookInstance | None:
         async with self._db.execute(
-            f"SELECT {_COLUMNS} FROM notebook_instances WHERE key = ?", (key,)
+            f"SELECT {INSTANCE_COLUMNS} FROM notebook_instances WHERE key = ?", (key,)
         ) as cursor:
             row = await cursor.fetchone()
         return None if row is None else NotebookInstance(*row)
 
     async def list_instances(self, query: InstanceQuery) -> list[NotebookInstance]:
-        where, params = _where(query)
-        column = _SORT_SQL[query.sort_by]
-        direction = "DESC" if query.descending else "ASC"
-        sql = (
-            f"SELECT {_COLUMNS} FROM notebook_instances {where} "
-            f"ORDER BY {column} {direction}, key {direction} LIMIT ?"
+        sql, params = queries.list_instances(
+            query, mark=lambda n: "?", contains="instr(key, {}) > 0"
         )
-        async with self._db.execute(sql, (*params, query.limit)) as cursor:
-            rows = await cursor.fetchall()
-        return [NotebookInstance(*row) for row in rows]
+        return [NotebookInstance(*row) for row in await self._read(sql, tuple(params))]
 
     async def change_status(
         self, key: str, *, allowed_from: Collection[str], to: str, now: float
@@ -177,19 +184,19 @@ class SqliteStorage:
 
     async def add_access_key(self, key: AccessKey) -> None:
         await self._write(
-            f"INSERT INTO access_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+            f"INSERT INTO access_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
             (key.key_id, key.user_name, key.sealed_secret, key.status, key.creation_time),
         )
 
     async def get_access_key(self, key_id: str) -> AccessKey | None:
         rows = await self._read(
-            f"SELECT {_KEY_COLUMNS} FROM access_keys WHERE key_id = ?", (key_id,)
+            f"SELECT {KEY_COLUMNS} FROM access_keys WHERE key_id = ?", (key_id,)
         )
         return AccessKey(*rows[0]) if rows else None
 
     async def list_access_keys(self, user_name: str) -> list[AccessKey]:
         rows = await self._read(
-            f"SELECT {_KEY_COLUMNS} FROM access_keys WHERE user_name = ? ORDER BY creation_time",
+            f"SELECT {KEY_COLUMNS} FROM access_keys WHERE user_name = ? ORDER BY creation_time",
             (user_name,),
         )
         return [AccessKey(*row) for row in rows]
@@ -222,6 +229,33 @@ class SqliteStorage:
         )
         return deleted == 1
 
+    async def signing_keys(self) -> list[tuple[str, bytes, float]]:
+        rows = await self._read(
+            "SELECT kid, sealed_key, creation_time FROM signing_keys ORDER BY creation_time, kid",
+            (),
+        )
+        return [(str(kid), bytes(key), float(created)) for kid, key, created in rows]
+
+    async def add_signing_key(self, kid: str, sealed_key: bytes, creation_time: float) -> None:
+        await self._write(
+            "INSERT INTO signing_keys (kid, sealed_key, creation_time) VALUES (?, ?, ?)",
+            (kid, sealed_key, creation_time),
+        )
+
+    async def shared_secret(self, name: str, candidate: bytes) -> bytes:
+        await self._write(
+            "INSERT OR IGNORE INTO shared_secrets (name, value) VALUES (?, ?)", (name, candidate)
+        )
+        rows = await self._read("SELECT value FROM shared_secrets WHERE name = ?", (name,))
+        return bytes(rows[0][0])
+
+    async def publish(self, event: str) -> None:
+        for handler in self._subscribers:
+            await handler(event)
+
+    def subscribe(self, handler: EventHandler) -> None:
+        self._subscribers.append(handler)
+
     async def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
         async with self._db.execute(sql, params) as cursor:
             return [tuple(row) for row in await cursor.fetchall()]
@@ -232,39 +266,19 @@ class SqliteStorage:
         return int(cursor.rowcount)
 
 
-_KEY_COLUMNS = "key_id, user_name, sealed_secret, status, creation_time"
-
-
-def _row(i: NotebookInstance) -> tuple[str, str, str, str, float, float]:
-    return (i.name, i.jupyter_url, i.jupyter_token, i.status, i.creation_time, i.last_modified_time)
-
-
-def _where(query: InstanceQuery) -> tuple[str, list[object]]:
-    clauses: list[str] = []
-    params: list[object] = []
-    filters: list[tuple[str, object | None]] = [
-        ("instr(key, ?) > 0", query.name_contains.lower() if query.name_contains else None),
-        ("status = ?", query.status_equals),
-        ("creation_time < ?", query.created_before),
-        ("creation_time > ?", query.created_after),
-        ("last_modified_time < ?", query.modified_before),
-        ("last_modified_time > ?", query.modified_after),
-    ]
-    for clause, value in filters:
-        if value is not None:
-            clauses.append(clause)
-            params.append(value)
-    if query.after is not None:
-        column = _SORT_SQL[query.sort_by]
-        op = "<" if query.descending else ">"
-        clauses.append(f"({column}, key) {op} (?, ?)")
-        params.extend([query.after.sort_value, query.after.key])
-    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
-
-
 async def _migrate(db: aiosqlite.Connection) -> None:
-    async with db.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
-    version = int(row[0]) if row else 0
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        await db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+    """Applies what is missing, inside one write transaction: processes that start at
+    once take turns, and each sees what the one before it applied."""
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        async with db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        version = int(row[0]) if row else 0
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in filter(str.strip, script.split(";")):
+                await db.execute(statement)
+            await db.execute(f"PRAGMA user_version = {number}")
+        await db.execute("COMMIT")
+    except BaseException:
+        await db.execute("ROLLBACK")
+        raise

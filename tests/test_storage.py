@@ -6,21 +6,41 @@ from pathlib import Path
 
 import pytest
 
+from nbpresign.server.iam.identities import ACTIVE, AccessKey, User
 from nbpresign.server.instances import IN_SERVICE, STOPPED, NotebookInstance
-from nbpresign.server.storage import Cursor, DuplicateInstance, InstanceQuery
+from nbpresign.server.storage import (
+    Cursor,
+    DuplicateInstance,
+    DuplicateUser,
+    InstanceQuery,
+    Storage,
+)
 from nbpresign.server.storage.base import SortColumn
+from nbpresign.server.storage.opening import open_storage
+from nbpresign.server.storage.postgres import PostgresStorage
 from nbpresign.server.storage.sqlite import SqliteStorage
+
+from databases import BACKENDS, database_for
 
 
 def instance(name: str, created: float, status: str = IN_SERVICE) -> NotebookInstance:
     return NotebookInstance(name, "http://127.0.0.1:8888/", "secret", status, created, created)
 
 
-@pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
-    store = await SqliteStorage.open(tmp_path)
-    yield store
-    await store.close()
+@pytest.fixture(params=BACKENDS)
+async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
+    async with database_for(request.param) as url:
+        store = await open_storage(url, tmp_path)
+        yield store
+        await store.close()
+
+
+async def count_redeemed(storage: Storage) -> list[str]:
+    if isinstance(storage, SqliteStorage):
+        async with storage._db.execute("SELECT token_id FROM redeemed_tokens") as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+    assert isinstance(storage, PostgresStorage)
+    return [row[0] for row in await storage._pool.fetch("SELECT token_id FROM redeemed_tokens")]
 
 
 async def test_add_get_and_case_insensitive_uniqueness(storage: SqliteStorage) -> None:
@@ -88,13 +108,63 @@ async def test_filters(storage: SqliteStorage) -> None:
     assert await names(name_contains="%") == []  # not a LIKE pattern
 
 
-async def test_data_survives_reopening(tmp_path: Path) -> None:
-    first = await SqliteStorage.open(tmp_path)
-    await first.add_instance(instance("kept", 1.0))
-    await first.close()
-    second = await SqliteStorage.open(tmp_path)
-    assert await second.get_instance("kept") is not None
-    await second.close()
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_data_survives_reopening(tmp_path: Path, backend: str) -> None:
+    async with database_for(backend) as url:
+        first = await open_storage(url, tmp_path)
+        await first.add_instance(instance("kept", 1.0))
+        await first.close()
+        second = await open_storage(url, tmp_path)  # migrations run again: a no-op
+        assert await second.get_instance("kept") is not None
+        await second.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_replicas_starting_at_once_migrate_once(tmp_path: Path, backend: str) -> None:
+    async with database_for(backend) as url:
+        opened = await asyncio.gather(*(open_storage(url, tmp_path) for _ in range(4)))
+        await opened[0].add_instance(instance("shared", 1.0))
+        assert all([await s.get_instance("shared") is not None for s in opened])
+        for store in opened:
+            await store.close()
+
+
+async def test_users_keys_and_policies(storage: Storage) -> None:
+    await storage.add_user(User("alice", 1.0))
+    with pytest.raises(DuplicateUser):
+        await storage.add_user(User("alice", 2.0))
+    await storage.add_access_key(AccessKey("AKIA1", "alice", b"sealed", ACTIVE, 1.0))
+    await storage.put_user_policy("alice", "p", '{"a": 1}')
+    await storage.put_user_policy("alice", "p", '{"a": 2}')  # replaces
+    assert await storage.list_user_policies("alice") == [("p", '{"a": 2}')]
+    key = await storage.get_access_key("AKIA1")
+    assert key is not None
+    assert key.sealed_secret == b"sealed"
+    assert await storage.delete_user("alice")
+    assert await storage.get_access_key("AKIA1") is None  # keys and policies go with the user
+    assert await storage.list_user_policies("alice") == []
+
+
+async def test_signing_keys_and_shared_secrets(storage: Storage) -> None:
+    await storage.add_signing_key("k1", b"one", 1.0)
+    await storage.add_signing_key("k2", b"two", 2.0)
+    assert [kid for kid, _, _ in await storage.signing_keys()] == ["k1", "k2"]
+    first = await storage.shared_secret("master", b"A")
+    assert await storage.shared_secret("master", b"B") == first == b"A"
+
+
+async def test_events_reach_subscribers(storage: Storage) -> None:
+    seen: list[str] = []
+    arrived = asyncio.Event()
+
+    async def handler(event: str) -> None:
+        seen.append(event)
+        arrived.set()
+
+    storage.subscribe(handler)
+    await storage.publish("instance:nb")
+    await asyncio.wait_for(arrived.wait(), timeout=10)
+    assert seen == ["instance:nb"]
 
 
 async def test_a_token_is_redeemed_once(storage: SqliteStorage) -> None:
@@ -112,9 +182,7 @@ async def test_racing_redemptions_have_one_winner(storage: SqliteStorage) -> Non
 async def test_expired_redemption_records_are_purged(storage: SqliteStorage) -> None:
     await storage.redeem_once("old", expires_at=50.0, now=10.0)
     await storage.redeem_once("new", expires_at=500.0, now=60.0)  # purges what expired by 60
-    async with storage._db.execute("SELECT token_id FROM redeemed_tokens") as cursor:
-        left = [row[0] for row in await cursor.fetchall()]
-    assert left == ["new"]
+    assert await count_redeemed(storage) == ["new"]
 
 
 async def test_replace_upstream(storage: SqliteStorage) -> None:

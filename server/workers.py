@@ -1,0 +1,76 @@
+"""`serve --workers N`: N processes, each with its own event loop, sharing the gRPC and
+HTTP ports through SO_REUSEPORT, so the kernel spreads connections across them.
+
+The parent prepares storage once (migrations, master key, signing key, admin), starts
+the workers, and on SIGINT/SIGTERM passes the signal on and waits for them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from nbpresign.server import service
+from nbpresign.server.clock import system_clock
+from nbpresign.server.settings import Settings
+from nbpresign.server.storage.opening import open_storage
+
+STOP_TIMEOUT_SECONDS = 30
+
+
+def _worker(settings: Settings) -> None:
+    asyncio.run(service.run(settings))
+
+
+async def _prepare(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    storage = await open_storage(settings.db, settings.data_dir)
+    try:
+        await service.prepare(settings, storage, system_clock)
+    finally:
+        await storage.close()
+
+
+def run_workers(settings: Settings, *, on_ready: Callable[[service.Endpoints], None]) -> int:
+    if settings.grpc_port == 0 or settings.http_port == 0:
+        raise ValueError("--workers needs fixed ports: every worker binds the same ones")
+    if settings.demo:
+        raise ValueError("--demo runs one Jupyter server: use it without --workers")
+    asyncio.run(_prepare(settings))
+    context = multiprocessing.get_context("spawn")
+    shared = replace(settings, reuse_port=True)
+    workers = [
+        context.Process(target=_worker, args=(shared,), daemon=False)
+        for _ in range(settings.workers)
+    ]
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for worker in workers:
+            if worker.is_alive() and worker.pid is not None:
+                worker.terminate()  # SIGTERM: each worker shuts down cleanly
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    for worker in workers:
+        worker.start()
+    host = service.bracket(service.loopback_if_any(settings.host))
+    on_ready(
+        service.Endpoints(f"{host}:{settings.grpc_port}", f"http://{host}:{settings.http_port}/")
+    )
+    while not stopping and all(w.is_alive() for w in workers):
+        time.sleep(0.2)
+    stop(signal.SIGTERM, None)  # one worker died, or we were told to stop: stop them all
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    for worker in workers:
+        worker.join(max(0.1, deadline - time.monotonic()))
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
+    return 0 if all(w.exitcode == 0 for w in workers) else 1

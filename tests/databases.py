@@ -1,0 +1,42 @@
+"""PostgreSQL for tests: a fresh database per test, on the server CI and developers run
+(127.0.0.1:5432, trust auth; NBPRESIGN_TEST_PG overrides the admin URL)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+
+ADMIN_URL = os.environ.get("NBPRESIGN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@contextlib.asynccontextmanager
+async def fresh_database() -> AsyncIterator[str]:
+    name = f"nbpresign_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(ADMIN_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        admin = await asyncpg.connect(ADMIN_URL)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@contextlib.asynccontextmanager
+async def database_for(backend: str) -> AsyncIterator[str | None]:
+    """None for SQLite (the data directory), else the URL of a fresh PostgreSQL database."""
+    if backend == "sqlite":
+        yield None
+        return
+    async with fresh_database() as url:
+        yield url
