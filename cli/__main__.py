@@ -1,3 +1,5 @@
 from nbpresign.cli.main import main
 
-raise SystemExit(main())
+# Guarded: `serve --workers` spawns processes that import this module again.
+if __name__ == "__main__":
+    raise SystemExit(main())

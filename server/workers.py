@@ -8,6 +8,7 @@ the workers, and on SIGINT/SIGTERM passes the signal on and waits for them all.
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import signal
 import time
@@ -19,10 +20,18 @@ from nbpresign.server.clock import system_clock
 from nbpresign.server.settings import Settings
 from nbpresign.server.storage.opening import open_storage
 
+log = logging.getLogger(__name__)
+
 STOP_TIMEOUT_SECONDS = 30
 
 
+def _stop_while_starting(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def _worker(settings: Settings) -> None:
+    # Until service.run installs its own handlers, SIGTERM still means a clean exit.
+    signal.signal(signal.SIGTERM, _stop_while_starting)
     asyncio.run(service.run(settings))
 
 
@@ -48,12 +57,15 @@ def run_workers(settings: Settings, *, on_ready: Callable[[service.Endpoints], N
         for _ in range(settings.workers)
     ]
     stopping = False
+    told: set[int] = set()
 
     def stop(signum: int, frame: object) -> None:
         nonlocal stopping
         stopping = True
         for worker in workers:
-            if worker.is_alive() and worker.pid is not None:
+            # Once each: a second SIGTERM would kill a worker that is still shutting down.
+            if worker.is_alive() and worker.pid is not None and worker.pid not in told:
+                told.add(worker.pid)
                 worker.terminate()  # SIGTERM: each worker shuts down cleanly
 
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -73,4 +85,7 @@ def run_workers(settings: Settings, *, on_ready: Callable[[service.Endpoints], N
         if worker.is_alive():
             worker.kill()
             worker.join()
-    return 0 if all(w.exitcode == 0 for w in workers) else 1
+    failed = [w for w in workers if w.exitcode != 0]
+    for worker in failed:
+        log.error("worker %s exited with %s", worker.pid, worker.exitcode)
+    return 1 if failed else 0

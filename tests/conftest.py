@@ -95,6 +95,13 @@ def wait_until_serving(target: str, process: subprocess.Popen[str], timeout: flo
 
 
 def start_server(data_dir: Path, *extra: str) -> Server:
+    server = launch_server(data_dir, *extra)
+    wait_until_serving(server.grpc_target, server.process)
+    return server
+
+
+def launch_server(data_dir: Path, *extra: str) -> Server:
+    """Starts `nbpresign serve` without waiting for it to answer."""
     grpc_port, http_port = free_port(), free_port()
     process = subprocess.Popen(
         [
@@ -112,7 +119,6 @@ def start_server(data_dir: Path, *extra: str) -> Server:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    wait_until_serving(f"127.0.0.1:{grpc_port}", process)
     return Server(process, data_dir, grpc_port, http_port)
 
 

@@ -30,6 +30,7 @@ from nbpresign.v1 import notebook_instances_pb2 as nb
 from nbpresign.v1 import notebook_instances_pb2_grpc as nb_grpc
 
 from conftest import sign_http
+from databases import BACKENDS, database_for
 from notebooks import Jupyter, LiveService, LoopbackResolver, jupyter_server, live_service
 
 PRESIGN = "sagemaker:CreatePresignedNotebookInstanceUrl"
@@ -66,9 +67,12 @@ def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
         yield running
 
 
-@pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[LiveService]:
-    async with live_service(tmp_path / "data", trusted_proxies=("127.0.0.5/32",)) as running:
+@pytest.fixture(params=BACKENDS)
+async def live(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[LiveService]:
+    async with (
+        database_for(request.param) as db,
+        live_service(tmp_path / "data", db=db, trusted_proxies=("127.0.0.5/32",)) as running,
+    ):
         yield running
 
 

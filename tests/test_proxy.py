@@ -19,6 +19,7 @@ import pytest
 from nbpresign.client import AsyncClient
 
 from conftest import sign_http
+from databases import BACKENDS, database_for
 from notebooks import (
     Jupyter,
     LiveService,
@@ -43,9 +44,9 @@ def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
         yield running
 
 
-@pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[LiveService]:
-    async with live_service(tmp_path / "data") as running:
+@pytest.fixture(params=BACKENDS)
+async def live(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[LiveService]:
+    async with database_for(request.param) as db, live_service(tmp_path / "data", db=db) as running:
         yield running
 
 
