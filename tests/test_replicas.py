@@ -113,7 +113,7 @@ async def test_racing_replicas_let_exactly_one_redemption_win(pair: Pair, jupyte
     for _ in range(5):
         url = await mint(pair.b, pair.admin, name)
 
-        async def attempt(server: Server) -> int:
+        async def attempt(server: Server, url: str = url) -> int:
             async with (
                 browser_session() as browser,
                 browser.get(on(server, url), allow_redirects=False) as response,
