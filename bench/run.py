@@ -1,0 +1,372 @@
+"""The benchmark: nbpresign against the fastest things it could be, in one run, here.
+
+    python bench/run.py [--seconds 10] [--out bench/results.json] [--soak SECONDS]
+
+Scenarios, each driven by a load generator in its own process:
+    grpc-bare        a bare grpc.aio handler returning a constant message      (h2load)
+    grpc-presign     CreatePresignedNotebookInstanceUrl over gRPC, SigV4 on     (h2load)
+    http-bare        a bare aiohttp handler returning constant JSON            (wrk)
+    http-presign     the same call through the AWS JSON gateway, SigV4+policy   (wrk)
+    redeem+proxy     open a URL (redeem, 303, cookie) then GET /api/status     (Python, aiohttp)
+then p99 at half of each presign path's maximum rate (h2load --rps), and gRPC presign with
+10 and with 100,000 registered instances. Prints a table; writes the same as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import grpc
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from loads import Stats, from_latencies, h2load, lua_post, wrk  # noqa: E402
+
+from nbpresign.client import Client  # noqa: E402
+from nbpresign.client.credentials import SigningIdentity  # noqa: E402
+from nbpresign.server.auth.signer import sign_grpc_call  # noqa: E402
+from nbpresign.v1 import presign_pb2  # noqa: E402
+
+from notebooks import free_port, start_jupyter, stop_jupyter  # noqa: E402
+
+PRESIGN_PATH = "/nbpresign.v1.PresignService/CreatePresignedNotebookInstanceUrl"
+CLIENTS, STREAMS, WRK_CONNECTIONS = 8, 8, 32
+
+
+def launch(*command: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if "ready" in line or "AWS JSON gateway on" in line:
+            return process
+    raise RuntimeError(f"{command[:3]} did not start")
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def identity_of(data_dir: Path) -> SigningIdentity:
+    from conftest import identity_of as read
+
+    return read(data_dir)
+
+
+def grpc_frame(message: bytes) -> bytes:
+    return b"\x00" + len(message).to_bytes(4, "big") + message
+
+
+def grpc_presign_load(
+    port: int, identity: SigningIdentity | None, name: str
+) -> tuple[bytes, list[tuple[str, str]]]:
+    """The body and headers of one presign call, signed now (valid for the next 5 minutes)."""
+    request = presign_pb2.CreatePresignedNotebookInstanceUrlRequest(
+        notebook_instance_name=name, session_expiration_duration_in_seconds=3600
+    )
+    message = request.SerializeToString()
+    headers = [("content-type", "application/grpc"), ("te", "trailers")]
+    if identity is not None:
+        headers += sign_grpc_call(identity.credentials, identity.region, PRESIGN_PATH, message)
+    return grpc_frame(message), headers
+
+
+def http_presign_load(
+    port: int, identity: SigningIdentity, name: str
+) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(
+        {"NotebookInstanceName": name, "SessionExpirationDurationInSeconds": 3600}
+    ).encode()
+    request = AWSRequest(
+        method="POST",
+        url=f"http://127.0.0.1:{port}/",
+        data=body,
+        headers={
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": "SageMaker.CreatePresignedNotebookInstanceUrl",
+        },
+    )
+    SigV4Auth(identity.credentials, "sagemaker", identity.region).add_auth(request)
+    return body, dict(request.headers.items())
+
+
+def check_grpc(port: int, headers: list[tuple[str, str]], name: str) -> None:
+    """h2load counts HTTP 200 as success whatever the grpc-status: make one real call first."""
+    metadata = tuple((k, v) for k, v in headers if k in ("authorization", "x-amz-date"))
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        call = channel.unary_unary(
+            PRESIGN_PATH, request_serializer=None, response_deserializer=None
+        )
+        request = presign_pb2.CreatePresignedNotebookInstanceUrlRequest(
+            notebook_instance_name=name, session_expiration_duration_in_seconds=3600
+        )
+        call(request.SerializeToString(), metadata=metadata or None, timeout=10)
+
+
+def bulk_register(data_dir: Path, count: int) -> None:
+    """Registry size: rows written straight into the service's SQLite file (fast)."""
+    now = time.time()
+    with sqlite3.connect(data_dir / "nbpresign.sqlite3", timeout=30) as db:
+        db.executemany(
+            "INSERT OR IGNORE INTO notebook_instances (key, name, jupyter_url, jupyter_token, status, creation_time, last_modified_time) "
+            "VALUES (?, ?, 'http://127.0.0.1:9/', '', 'InService', ?, ?)",
+            ((f"filler-{i}", f"filler-{i}", now, now) for i in range(count)),
+        )
+
+
+def mint_urls(port: int, identity: SigningIdentity, name: str, count: int) -> list[str]:
+    with Client(f"127.0.0.1:{port}", identity=identity) as client:
+        return [client.create_presigned_notebook_instance_url(name, 3600) for _ in range(count)]
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    seconds = args.seconds
+    results: dict[str, Any] = {
+        "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "seconds": seconds,
+        "scenarios": {},
+    }
+    scratch = Path(tempfile.mkdtemp(prefix="nbpresign-bench-"))
+    processes: list[subprocess.Popen[str]] = []
+    jupyter = start_jupyter(
+        scratch / "notebooks" if (scratch / "notebooks").mkdir() is None else scratch
+    )
+    try:
+        ports = {k: free_port() for k in ("grpc", "http", "bare_grpc", "bare_http")}
+        data = scratch / "data"
+        server = launch(
+            sys.executable,
+            "-m",
+            "nbpresign.cli",
+            "serve",
+            "--data-dir",
+            str(data),
+            "--grpc-port",
+            str(ports["grpc"]),
+            "--http-port",
+            str(ports["http"]),
+        )
+        processes.append(server)
+        processes.append(
+            launch(sys.executable, str(HERE / "bare_grpc.py"), str(ports["bare_grpc"]))
+        )
+        processes.append(
+            launch(sys.executable, str(HERE / "bare_http.py"), str(ports["bare_http"]))
+        )
+        identity = identity_of(data)
+        with Client(f"127.0.0.1:{ports['grpc']}", identity=identity) as client:
+            client.register_notebook_instance("bench", jupyter.url, jupyter.token)
+        scenarios = results["scenarios"]
+
+        def record(name: str, stats: Stats, limit: str | None = None) -> None:
+            entry: dict[str, Any] = stats.as_dict()
+            if limit:
+                base = scenarios[limit]
+                entry["limit"] = limit
+                entry["rps_ratio"] = stats.rps / base["rps"]
+            scenarios[name] = entry
+            print(
+                f"  {name:<28} {stats.rps:>9.0f} req/s  p50 {stats.p50_ms:7.2f} ms  p99 {stats.p99_ms:7.2f} ms  failures {stats.failures}",
+                flush=True,
+            )
+
+        def grpc_run(port: int, signed: bool, **extra: Any) -> Stats:
+            body, headers = grpc_presign_load(port, identity if signed else None, "bench")
+            if signed:
+                check_grpc(port, headers, "bench")
+            return h2load(
+                f"http://127.0.0.1:{port}{PRESIGN_PATH}",
+                body=body,
+                headers=headers,
+                seconds=seconds,
+                clients=CLIENTS,
+                streams=STREAMS,
+                **extra,
+            )
+
+        def http_run(port: int) -> Stats:
+            body, headers = http_presign_load(port, identity, "bench")
+            return wrk(
+                f"http://127.0.0.1:{port}/",
+                script=lua_post(body, headers),
+                seconds=seconds,
+                connections=WRK_CONNECTIONS,
+            )
+
+        print("warming up", flush=True)
+        grpc_run(ports["grpc"], True)
+        http_run(ports["http"])
+        print("maximum rate", flush=True)
+        record("grpc-bare", grpc_run(ports["bare_grpc"], False))
+        record("grpc-presign", grpc_run(ports["grpc"], True), "grpc-bare")
+        record("http-bare", http_run(ports["bare_http"]))
+        record("http-presign", http_run(ports["http"]), "http-bare")
+        urls = mint_urls(ports["grpc"], identity, "bench", args.redemptions)
+        with tempfile.NamedTemporaryFile("w", suffix=".txt") as listing:
+            listing.write("\n".join(urls))
+            listing.flush()
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    str(HERE / "redeem_load.py"),
+                    listing.name,
+                    str(WRK_CONNECTIONS // 4),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        measured = json.loads(out)
+        record(
+            "redeem+proxy",
+            from_latencies(measured["latencies"], measured["seconds"], measured["failures"]),
+        )
+
+        print("p99 at half the maximum rate", flush=True)
+        half = scenarios["grpc-presign"]["rps"] / 2
+        record("grpc-presign@half", grpc_run(ports["grpc"], True, rps_per_client=half / CLIENTS))
+        body, headers = http_presign_load(ports["http"], identity, "bench")
+        half_http = scenarios["http-presign"]["rps"] / 2
+        record(
+            "http-presign@half",
+            h2load(
+                f"http://127.0.0.1:{ports['http']}/",
+                body=body,
+                headers=list(headers.items()),
+                seconds=seconds,
+                clients=CLIENTS,
+                streams=1,
+                rps_per_client=half_http / CLIENTS,
+                h1=True,
+            ),
+        )
+
+        print("registry size", flush=True)
+        record("grpc-presign@10", grpc_run(ports["grpc"], True))
+        bulk_register(data, args.instances)
+        record(f"grpc-presign@{args.instances}", grpc_run(ports["grpc"], True))
+        small, large = scenarios["grpc-presign@10"], scenarios[f"grpc-presign@{args.instances}"]
+        results["registry_p50_change"] = large["p50_ms"] / small["p50_ms"] - 1
+        results["registry_rps_change"] = large["rps"] / small["rps"] - 1
+
+        if args.soak:
+            results["soak"] = soak(
+                server.pid, ports["http"], identity, args.soak, scenarios["http-presign"]["rps"] / 2
+            )
+    finally:
+        for process in processes:
+            process.terminate()
+            process.communicate(timeout=30)
+        stop_jupyter(jupyter)
+    return results
+
+
+def soak(
+    pid: int, port: int, identity: SigningIdentity, seconds: int, rate: float
+) -> dict[str, Any]:
+    """RSS of the server across a long run at `rate`, after a minute of warm-up."""
+    body, headers = http_presign_load(port, identity, "bench")
+    warmup = min(60, seconds // 5)
+    samples: list[tuple[float, int]] = []
+    process = subprocess.Popen(
+        [
+            "h2load",
+            f"http://127.0.0.1:{port}/",
+            "--h1",
+            "-D",
+            str(seconds),
+            "-c",
+            str(CLIENTS),
+            f"--rps={rate / CLIENTS:.2f}",
+            "-d",
+            "/dev/stdin",
+        ]
+        + [a for k, v in headers.items() for a in ("-H", f"{k}: {v}")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+    )
+    assert process.stdin is not None
+    process.stdin.write(body)
+    process.stdin.close()
+    start = time.monotonic()
+    while process.poll() is None:
+        samples.append((time.monotonic() - start, rss_kib(pid)))
+        time.sleep(5)
+    after_warmup = [rss for t, rss in samples if t >= warmup]
+    return {
+        "seconds": seconds,
+        "rate": rate,
+        "rss_kib_after_warmup": after_warmup[0] if after_warmup else None,
+        "rss_kib_end": samples[-1][1] if samples else None,
+        "growth": (samples[-1][1] / after_warmup[0] - 1) if after_warmup else None,
+    }
+
+
+def table(results: dict[str, Any]) -> str:
+    lines = [
+        f"machine: {results['machine']}; {results['seconds']} s per scenario",
+        "",
+        "| scenario | req/s | p50 ms | p99 ms | ratio to its limit |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, s in results["scenarios"].items():
+        ratio = f"{s['rps_ratio']:.2f} of {s['limit']}" if "rps_ratio" in s else ""
+        lines.append(
+            f"| {name} | {s['rps']:.0f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {ratio} |"
+        )
+    lines.append("")
+    lines.append(
+        f"registry 10 -> many: p50 {results['registry_p50_change']:+.1%}, req/s {results['registry_rps_change']:+.1%}"
+    )
+    if "soak" in results:
+        lines.append(
+            f"soak: RSS growth after warm-up {results['soak']['growth']:+.1%} over {results['soak']['seconds']} s"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=int, default=10, help="per scenario (default 10)")
+    parser.add_argument(
+        "--instances", type=int, default=100_000, help="registry size for the size test"
+    )
+    parser.add_argument("--redemptions", type=int, default=2000, help="URLs opened in redeem+proxy")
+    parser.add_argument(
+        "--soak",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="also a memory soak at half rate (e.g. 600)",
+    )
+    parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    args = parser.parse_args()
+    results = run(args)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print()
+    print(table(results))
+
+
+if __name__ == "__main__":
+    asyncio.set_event_loop_policy(None)
+    main()
