@@ -37,8 +37,7 @@ async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 
 async def count_redeemed(storage: Storage) -> list[str]:
     if isinstance(storage, SqliteStorage):
-        async with storage._db.execute("SELECT token_id FROM redeemed_tokens") as cursor:
-            return [row[0] for row in await cursor.fetchall()]
+        return [row[0] for row in storage._db.execute("SELECT token_id FROM redeemed_tokens")]
     assert isinstance(storage, PostgresStorage)
     return [row[0] for row in await storage._pool.fetch("SELECT token_id FROM redeemed_tokens")]
 
