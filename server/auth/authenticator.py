@@ -10,6 +10,8 @@ from nbpresign.server.iam.identities import ACTIVE, Principal, user_arn
 from nbpresign.server.iam.sealing import SealError, SecretBox
 from nbpresign.server.storage import Storage
 
+SECRET_CACHE_SIZE = 10_000
+
 
 class Authenticator:
     def __init__(
@@ -20,6 +22,18 @@ class Authenticator:
         self._region = region
         self._account_id = account_id
         self._clock = clock
+        self._secrets: dict[bytes, str] = {}  # sealed secret -> opened (Fernet costs ~50 us)
+
+    def _opened(self, sealed: bytes) -> str:
+        # Keyed by the sealed bytes just read from storage: a deleted or replaced key is
+        # never found here, because storage no longer returns its sealed bytes.
+        secret = self._secrets.get(sealed)
+        if secret is None:
+            secret = self._box.open(sealed)
+            if len(self._secrets) >= SECRET_CACHE_SIZE:
+                self._secrets.clear()
+            self._secrets[sealed] = secret
+        return secret
 
     async def authenticate(self, request: sigv4.SignedRequest) -> Principal:
         """The principal whose key signed `request`; raises the AWS error otherwise."""
@@ -30,7 +44,7 @@ class Authenticator:
         if key is None or key.status != ACTIVE:
             raise sigv4.unrecognized_client()
         try:
-            secret = self._box.open(key.sealed_secret)
+            secret = self._opened(key.sealed_secret)
         except SealError:
             raise sigv4.unrecognized_client() from None
         expected = sigv4.expected_signature(auth, request, secret, amz_date)
