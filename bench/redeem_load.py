@@ -56,8 +56,13 @@ async def worker(urls: list[str], latencies: list[float], failures: list[int]) -
                 failures.append(1)
 
 
+def read_urls(path: str) -> list[str]:
+    with open(path) as listing:
+        return [line.strip() for line in listing if line.strip()]
+
+
 async def main(path: str, concurrency: int) -> None:
-    urls = [line.strip() for line in open(path) if line.strip()]
+    urls = read_urls(path)
     latencies: list[float] = []
     failures: list[int] = []
     start = time.perf_counter()

@@ -15,7 +15,6 @@ then p99 at half of each presign path's maximum rate (h2load --rps), and gRPC pr
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import platform
@@ -286,6 +285,8 @@ def soak(
     body, headers = http_presign_load(port, identity, "bench")
     warmup = min(60, seconds // 5)
     samples: list[tuple[float, int]] = []
+    body_file = Path(tempfile.mkdtemp(prefix="nbpresign-soak-")) / "body"
+    body_file.write_bytes(body)
     process = subprocess.Popen(
         [
             "h2load",
@@ -297,15 +298,11 @@ def soak(
             str(CLIENTS),
             f"--rps={rate / CLIENTS:.2f}",
             "-d",
-            "/dev/stdin",
+            str(body_file),
         ]
         + [a for k, v in headers.items() for a in ("-H", f"{k}: {v}")],
-        stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
     )
-    assert process.stdin is not None
-    process.stdin.write(body)
-    process.stdin.close()
     start = time.monotonic()
     while process.poll() is None:
         samples.append((time.monotonic() - start, rss_kib(pid)))
@@ -336,7 +333,7 @@ def table(results: dict[str, Any]) -> str:
     lines.append(
         f"registry 10 -> many: p50 {results['registry_p50_change']:+.1%}, req/s {results['registry_rps_change']:+.1%}"
     )
-    if "soak" in results:
+    if results.get("soak", {}).get("growth") is not None:
         lines.append(
             f"soak: RSS growth after warm-up {results['soak']['growth']:+.1%} over {results['soak']['seconds']} s"
         )
@@ -368,5 +365,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.set_event_loop_policy(None)
     main()

@@ -201,6 +201,7 @@ async def run(
     box, keys = await prepare(settings, storage, clock)
     parts = build_parts(storage, site, keys, box, clock, settings)
     parts.proxy.start()
+    refreshing = asyncio.ensure_future(keys.refresh_forever())
     try:
         host = bracket(loopback_if_any(settings.host))
         endpoint = f"http://{host}:{http_port}"
@@ -229,6 +230,7 @@ async def run(
             on_ready(Endpoints(f"{host}:{grpc_port}", f"{endpoint}/", demo_url))
             await _until_stopped(stop)
     finally:
+        refreshing.cancel()
         await parts.proxy.close()
         await storage.close()
 

@@ -9,12 +9,16 @@ meets a kid it does not know (another replica rotated).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
 import time
 from dataclasses import dataclass
 
 from nbpresign.server.iam.sealing import SecretBox
 from nbpresign.server.storage import Storage
+
+log = logging.getLogger(__name__)
 
 KEY_BYTES = 32  # HS256: a key as long as the hash
 REFRESH_SECONDS = 60.0
@@ -68,6 +72,15 @@ class KeyStore:
         self._ring = KeyRing(stored[-1][0], keys)
         self._loaded_at = time.monotonic()
         return self._ring
+
+    async def refresh_forever(self) -> None:
+        """Reloads every REFRESH_SECONDS, so a key another replica added signs here too."""
+        while True:
+            await asyncio.sleep(REFRESH_SECONDS)
+            try:
+                await self.refresh()
+            except Exception:
+                log.exception("reloading the signing keys failed; keeping the ones loaded")
 
     def ring(self) -> KeyRing:
         if self._ring is None:
