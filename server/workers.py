@@ -2,18 +2,23 @@
 HTTP ports through SO_REUSEPORT, so the kernel spreads connections across them.
 
 The parent prepares storage once (migrations, master key, signing key, admin), starts
-the workers, and on SIGINT/SIGTERM passes the signal on and waits for them all.
+the workers, announces the service once every worker is serving, and on SIGINT/SIGTERM
+passes the signal on and waits for them all.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
+import os
+import queue
 import signal
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from nbpresign.server import service
 from nbpresign.server.clock import system_clock
@@ -29,10 +34,10 @@ def _stop_while_starting(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
-def _worker(settings: Settings) -> None:
+def _worker(settings: Settings, ready: Any) -> None:
     # Until service.run installs its own handlers, SIGTERM still means a clean exit.
     signal.signal(signal.SIGTERM, _stop_while_starting)
-    asyncio.run(service.run(settings))
+    asyncio.run(service.run(settings, on_ready=lambda endpoints: ready.put(os.getpid())))
 
 
 async def _prepare(settings: Settings) -> None:
@@ -51,9 +56,10 @@ def run_workers(settings: Settings, *, on_ready: Callable[[service.Endpoints], N
         raise ValueError("--demo runs one Jupyter server: use it without --workers")
     asyncio.run(_prepare(settings))
     context = multiprocessing.get_context("spawn")
+    ready = context.Queue()
     shared = replace(settings, reuse_port=True)
     workers = [
-        context.Process(target=_worker, args=(shared,), daemon=False)
+        context.Process(target=_worker, args=(shared, ready), daemon=False)
         for _ in range(settings.workers)
     ]
     stopping = False
@@ -68,15 +74,26 @@ def run_workers(settings: Settings, *, on_ready: Callable[[service.Endpoints], N
                 told.add(worker.pid)
                 worker.terminate()  # SIGTERM: each worker shuts down cleanly
 
+    def running() -> bool:
+        return not stopping and all(w.is_alive() for w in workers)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stop)
     for worker in workers:
         worker.start()
-    host = service.bracket(service.loopback_if_any(settings.host))
-    on_ready(
-        service.Endpoints(f"{host}:{settings.grpc_port}", f"http://{host}:{settings.http_port}/")
-    )
-    while not stopping and all(w.is_alive() for w in workers):
+    started = 0
+    while started < len(workers) and running():
+        with contextlib.suppress(queue.Empty):
+            ready.get(timeout=0.2)
+            started += 1
+    if started == len(workers):
+        host = service.bracket(service.loopback_if_any(settings.host))
+        on_ready(
+            service.Endpoints(
+                f"{host}:{settings.grpc_port}", f"http://{host}:{settings.http_port}/"
+            )
+        )
+    while running():
         time.sleep(0.2)
     stop(signal.SIGTERM, None)  # one worker died, or we were told to stop: stop them all
     deadline = time.monotonic() + STOP_TIMEOUT_SECONDS

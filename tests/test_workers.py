@@ -39,8 +39,11 @@ def test_workers_share_the_ports_and_stop_together(tmp_path: Path) -> None:
         text=True,
     )
     target = f"127.0.0.1:{grpc_port}"
+    assert process.stdout is not None
     try:
-        wait_until_serving(target, process)
+        for line in process.stdout:  # announced once every worker serves
+            if "AWS JSON gateway on" in line:
+                break
         workers = workers_of(process.pid)
         assert len(workers) == 2
         # Every call lands on one worker or another; all of them see the same storage.
