@@ -15,6 +15,7 @@ from nbpresign.server.instances import FAILED, IN_SERVICE, STOPPED, NotebookInst
 from nbpresign.server.site import Site
 from nbpresign.server.storage import Cursor, DuplicateInstance, InstanceQuery, Storage
 from nbpresign.server.storage.base import SortColumn
+from nbpresign.server.timestamps import timestamp
 from nbpresign.v1 import notebook_instances_pb2 as pb
 
 DEFAULT_PAGE_SIZE = 100
@@ -79,8 +80,8 @@ class NotebookInstanceService:
             notebook_instance_name=instance.name,
             notebook_instance_status=instance.status,
             url=self._site.urls.display_url(instance.name),
-            creation_time=_timestamp(instance.creation_time),
-            last_modified_time=_timestamp(instance.last_modified_time),
+            creation_time=timestamp(instance.creation_time),
+            last_modified_time=timestamp(instance.last_modified_time),
             jupyter_server_url=instance.jupyter_url,
         )
 
@@ -163,15 +164,9 @@ class NotebookInstanceService:
             notebook_instance_arn=self._site.arn(instance.name),
             notebook_instance_status=instance.status,
             url=self._site.urls.display_url(instance.name),
-            creation_time=_timestamp(instance.creation_time),
-            last_modified_time=_timestamp(instance.last_modified_time),
+            creation_time=timestamp(instance.creation_time),
+            last_modified_time=timestamp(instance.last_modified_time),
         )
-
-
-def _timestamp(seconds: float) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromNanoseconds(round(seconds * 1e9))
-    return stamp
 
 
 def _seconds(request: pb.ListNotebookInstancesRequest, field: str) -> float | None:

@@ -14,7 +14,7 @@ import jwt
 
 from nbpresign.server.iam.identities import Principal
 from nbpresign.server.signing_keys import KeyRing
-from nbpresign.server.tokens import ALGORITHM, ISSUER, UrlGrant
+from nbpresign.server.tokens import ALGORITHM, ISSUER, InvalidToken, UrlGrant, verified_claims
 
 COOKIE_NAME = "nbpresign-session"
 SESSION_USE = "session"
@@ -62,24 +62,12 @@ def encode(session: Session, ring: KeyRing) -> str:
 
 def decode(cookie: str, ring: KeyRing, *, instance_arn: str, now: float) -> Session | None:
     """The session if the cookie is genuine, for this instance, and not over at `now`."""
+    required = ["exp", "iat", "jti", "sub", "usr", "akid", "nb", "use"]
     try:
-        kid = jwt.get_unverified_header(cookie).get("kid")
-        key = ring.keys.get(kid) if isinstance(kid, str) else None
-        if key is None:
-            return None
-        claims = jwt.decode(
-            cookie,
-            key,
-            algorithms=[ALGORITHM],
-            audience=f"{instance_arn}#session",
-            issuer=ISSUER,
-            options={
-                "require": ["exp", "iat", "jti", "sub", "usr", "akid", "nb", "use"],
-                "verify_exp": False,
-                "verify_iat": False,
-            },
+        claims = verified_claims(
+            cookie, ring, audience=f"{instance_arn}#session", required=required
         )
-    except jwt.PyJWTError:
+    except InvalidToken:
         return None
     if claims["use"] != SESSION_USE or now >= claims["exp"]:
         return None

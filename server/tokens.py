@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 
@@ -83,28 +84,34 @@ class InvalidToken(Exception):
     """The token is not one this service issued for this instance, or it has expired."""
 
 
-def decode(token: str, ring: KeyRing, *, audience: str, now: float) -> UrlGrant:
-    """Verifies signature, kid, issuer, audience and expiry at `now`; returns the grant."""
+def verified_claims(
+    token: str, ring: KeyRing, *, audience: str, required: list[str]
+) -> dict[str, Any]:
+    """The claims of a token this service signed with a key of `ring`, for `audience`.
+
+    Raises InvalidToken. Expiry is left to the caller, against the service's clock (which
+    tests move), so PyJWT's own time checks are off."""
     try:
-        kid = jwt.get_unverified_header(token).get("kid")
-        key = ring.keys.get(kid) if isinstance(kid, str) else None
+        key = ring.keys.get(kid_of(token) or "")
         if key is None:
             raise InvalidToken("unknown signing key")
-        claims = jwt.decode(
+        claims: dict[str, Any] = jwt.decode(
             token,
             key,
             algorithms=[ALGORITHM],
             audience=audience,
             issuer=ISSUER,
-            # Time is checked below against the service's clock, not PyJWT's.
-            options={
-                "require": ["exp", "iat", "jti", "sub", "usr", "akid", "aud", "iss", "nb", "sess"],
-                "verify_exp": False,
-                "verify_iat": False,
-            },
+            options={"require": required, "verify_exp": False, "verify_iat": False},
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from exc
+    return claims
+
+
+def decode(token: str, ring: KeyRing, *, audience: str, now: float) -> UrlGrant:
+    """Verifies signature, kid, issuer, audience and expiry at `now`; returns the grant."""
+    required = ["exp", "iat", "jti", "sub", "usr", "akid", "aud", "iss", "nb", "sess"]
+    claims = verified_claims(token, ring, audience=audience, required=required)
     grant = UrlGrant(
         instance_arn=claims["aud"],
         instance_key=claims["nb"],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from grpc import StatusCode
 
 from nbpresign.server.clock import Clock
@@ -21,6 +20,7 @@ from nbpresign.server.iam.identities import (
 )
 from nbpresign.server.iam.sealing import SecretBox
 from nbpresign.server.storage import DuplicateUser, Storage
+from nbpresign.server.timestamps import timestamp
 from nbpresign.v1 import iam_pb2 as pb
 
 MAX_KEYS_PER_USER = 2  # as in IAM: room to rotate, no more
@@ -36,12 +36,6 @@ async def default_on_principal_change(user_name: str) -> None:
 
 def no_such_entity(message: str) -> ServiceError:
     return ServiceError("NoSuchEntity", message, status=StatusCode.NOT_FOUND)
-
-
-def _timestamp(seconds: float) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromNanoseconds(round(seconds * 1e9))
-    return stamp
 
 
 class IamService:
@@ -64,7 +58,7 @@ class IamService:
         return pb.User(
             user_name=user.name,
             arn=user_arn(self._account_id, user.name),
-            create_date=_timestamp(user.creation_time),
+            create_date=timestamp(user.creation_time),
         )
 
     async def _existing(self, name: str) -> User:
@@ -124,7 +118,7 @@ class IamService:
             user_name=key.user_name,
             access_key_id=key.key_id,
             status=key.status,
-            create_date=_timestamp(key.creation_time),
+            create_date=timestamp(key.creation_time),
         )
 
     async def ListAccessKeys(

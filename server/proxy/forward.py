@@ -20,13 +20,12 @@ async def forward_http(
     public_origin: str,
     session_cookie: str,
 ) -> web.StreamResponse:
-    outgoing = headers.upstream_request_headers(
-        request.headers,
+    outgoing = headers.for_upstream(
+        request,
         jupyter_token=upstream.token,
+        public_origin=public_origin,
         session_cookie=session_cookie,
-        peer=request.remote or "",
-        public_host=request.host,
-        public_scheme=public_origin.split(":", 1)[0],
+        websocket=False,
     )
     body = request.content.iter_chunked(CHUNK_BYTES) if request.body_exists else None
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 # RFC 9110 7.6.1: meaningful for one connection only, never forwarded.
@@ -108,3 +109,23 @@ def downstream_response_headers(
         # An absolute redirect to Jupyter's own address would leave the proxy.
         out["Location"] = public_origin + location[len(upstream_origin) :]
     return out
+
+
+def for_upstream(
+    request: web.Request,
+    *,
+    jupyter_token: str,
+    public_origin: str,
+    session_cookie: str,
+    websocket: bool,
+) -> CIMultiDict[str]:
+    """upstream_request_headers for an aiohttp request to a notebook."""
+    return upstream_request_headers(
+        request.headers,
+        jupyter_token=jupyter_token,
+        session_cookie=session_cookie,
+        peer=request.remote or "",
+        public_host=request.host,
+        public_scheme=public_origin.split(":", 1)[0],
+        websocket=websocket,
+    )
