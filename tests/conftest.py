@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import configparser
+import contextlib
 import os
 import signal
 import socket
@@ -22,6 +24,8 @@ from botocore.credentials import Credentials
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from nbpresign.client.credentials import SigningIdentity
+
+from databases import BACKENDS, create_database, drop_database
 
 NBPRESIGN = [sys.executable, "-m", "nbpresign.cli"]
 
@@ -57,6 +61,7 @@ class Server:
     data_dir: Path
     grpc_port: int
     http_port: int
+    db: str | None = None  # the PostgreSQL URL, when it runs on one
 
     @property
     def identity(self) -> SigningIdentity:
@@ -156,13 +161,32 @@ def start_gateway(core_target: str, identity: SigningIdentity) -> Gateway:
     raise RuntimeError(f"gateway exited: {process.communicate()[0]}")
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = start_server(tmp_path_factory.mktemp("data"))
-    yield running
-    log = running.stop()
+@pytest.fixture(scope="session", params=BACKENDS)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """One `serve` per backend for the whole session: every test that takes it runs twice."""
+    with database(request.param) as db:
+        extra = ("--db", db) if db else ()
+        running = start_server(tmp_path_factory.mktemp("data"), *extra)
+        running.db = db
+        yield running
+        log = running.stop()
     # No request of the whole session may have crashed a handler.
     assert "Traceback" not in log, log
+
+
+@contextlib.contextmanager
+def database(backend: str) -> Iterator[str | None]:
+    """databases.database_for, for synchronous fixtures."""
+    if backend == "sqlite":
+        yield None
+        return
+    url = asyncio.run(create_database())
+    try:
+        yield url
+    finally:
+        asyncio.run(drop_database(url))
 
 
 @pytest.fixture

@@ -14,22 +14,33 @@ ADMIN_URL = os.environ.get("NBPRESIGN_TEST_PG", "postgresql://postgres@127.0.0.1
 BACKENDS = ["sqlite", "postgresql"]
 
 
-@contextlib.asynccontextmanager
-async def fresh_database() -> AsyncIterator[str]:
+async def create_database() -> str:
+    """A new, empty database; returns its URL."""
     name = f"nbpresign_test_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(ADMIN_URL)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
+    return ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def drop_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(ADMIN_URL)
     try:
-        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
-        admin = await asyncpg.connect(ADMIN_URL)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await admin.close()
+
+
+@contextlib.asynccontextmanager
+async def fresh_database() -> AsyncIterator[str]:
+    url = await create_database()
+    try:
+        yield url
+    finally:
+        await drop_database(url)
 
 
 @contextlib.asynccontextmanager
