@@ -39,7 +39,9 @@ class Jupyter:
     process: subprocess.Popen[bytes]
 
 
-def start_jupyter(root: Path, port: int | None = None, timeout: float = 60) -> Jupyter:
+def start_jupyter(
+    root: Path, port: int | None = None, timeout: float = 60, base_url: str = "/"
+) -> Jupyter:
     """A real jupyter_server (with JupyterLab's extension, when installed) on loopback."""
     port = port or free_port()
     token = secrets.token_hex(24)
@@ -52,6 +54,7 @@ def start_jupyter(root: Path, port: int | None = None, timeout: float = 60) -> J
         "--ServerApp.port_retries=0",
         f"--ServerApp.root_dir={root}",
         "--ServerApp.open_browser=False",
+        f"--ServerApp.base_url={base_url}",
     ]
     if os.geteuid() == 0:
         command.append("--allow-root")
@@ -61,7 +64,7 @@ def start_jupyter(root: Path, port: int | None = None, timeout: float = 60) -> J
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    url = f"http://127.0.0.1:{port}/"
+    url = f"http://127.0.0.1:{port}{base_url}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

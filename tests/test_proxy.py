@@ -444,3 +444,28 @@ async def test_the_api_host_still_answers_aws_json(live: LiveService) -> None:
         ) as response,
     ):
         assert (await response.json(content_type=None))["message"] == "RecordNotFound"
+
+
+async def test_path_prefix_mode(tmp_path: Path) -> None:
+    """One origin for every notebook, /nb/NAME/ each; Jupyter's base_url is that path."""
+    root = tmp_path / "prefixed"
+    root.mkdir()
+    jupyter = await asyncio.to_thread(start_jupyter, root, None, 60, "/nb/pfx/")
+    try:
+        async with live_service(
+            tmp_path / "data", url_template="http://localhost:{port}/nb/{name}/"
+        ) as live:
+            await register(live, jupyter.url, jupyter.token, "pfx")
+            url = await mint(live, "pfx")
+            assert url.startswith(f"http://localhost:{live.http_port}/nb/pfx/?authToken=")
+            async with browser_session() as browser:
+                async with browser.get(url, allow_redirects=False) as redeemed:
+                    assert redeemed.status == 303
+                    assert redeemed.headers["Location"] == "/nb/pfx/"
+                    assert "Path=/nb/pfx/" in redeemed.headers["Set-Cookie"]
+                base = f"http://localhost:{live.http_port}/nb/pfx"
+                async with browser.get(f"{base}/api/status") as status:
+                    assert status.status == 200
+                    assert "started" in await status.json()
+    finally:
+        await asyncio.to_thread(stop_jupyter, jupyter)
