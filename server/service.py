@@ -74,7 +74,6 @@ class Parts:
     authenticator: Authenticator
     authorizer: Authorizer
     proxy: NotebookProxy
-    box: SecretBox
 
 
 def build_parts(
@@ -112,7 +111,7 @@ def build_parts(
         interceptors=[authorize_with(authorizer, site), validate_constraints],
     )
     storage.subscribe(proxy.on_event)
-    return Parts(core, authenticator, authorizer, proxy, box)
+    return Parts(core, authenticator, authorizer, proxy)
 
 
 async def prepare(settings: Settings, storage: Storage, clock: Clock) -> tuple[SecretBox, KeyStore]:

@@ -1,5 +1,9 @@
 """The aiohttp application: POST / with X-Amz-Target, AWS JSON in and out.
 
+Each request: its size is checked from the headers, its body read, its SigV4 signature
+verified (through the transport), then it is routed, parsed and passed to the core with
+the caller and the caller's address (behind trusted proxies, the client they name).
+
 Every response carries x-amzn-RequestId; every failure, aiohttp's own refusals and
 unexpected exceptions included, leaves as an AWS JSON error through one error handler.
 """
