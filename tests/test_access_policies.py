@@ -118,6 +118,7 @@ async def call(
     *,
     address: str,
     forwarded_for: str | None = None,
+    forwarded_proto: str | None = None,
 ) -> tuple[int, dict[str, Any]]:
     endpoint = f"http://127.0.0.1:{live.http_port}/"
     raw = json.dumps(body).encode()
@@ -127,6 +128,8 @@ async def call(
     }
     if forwarded_for:
         headers["X-Forwarded-For"] = forwarded_for
+    if forwarded_proto:
+        headers["X-Forwarded-Proto"] = forwarded_proto
     async with (
         from_address(address) as session,
         session.post(
@@ -376,3 +379,53 @@ async def test_a_malformed_policy_is_refused_when_attached(live: LiveService) ->
     assert error.code == "MalformedPolicyDocument"
     assert "Statement[0].Condition.NotIpAddress.aws:SourceIp: '10.0.0.300/8'" in error.message
     assert stored == ["access"]
+
+
+async def test_secure_transport_is_what_a_trusted_proxy_says(
+    live: LiveService, notebook: str
+) -> None:
+    tls_only = json.dumps(
+        {
+            "Statement": [
+                {"Effect": "Allow", "Action": PRESIGN, "Resource": "*"},
+                {
+                    "Effect": "Deny",
+                    "Action": "*",
+                    "Resource": "*",
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
+            ]
+        }
+    )
+    _, alice = await make_user(live, tls_only)
+    body = {"NotebookInstanceName": notebook}
+    status, _ = await call(
+        live,
+        alice,
+        "CreatePresignedNotebookInstanceUrl",
+        body,
+        address="127.0.0.5",
+        forwarded_for=ALLOWED,
+        forwarded_proto="https",
+    )
+    assert status == 200
+    _, answer = await call(
+        live,
+        alice,
+        "CreatePresignedNotebookInstanceUrl",
+        body,
+        address="127.0.0.5",
+        forwarded_for=ALLOWED,
+    )
+    assert answer["__type"] == "AccessDeniedException"
+    _, answer = await call(
+        live,
+        alice,
+        "CreatePresignedNotebookInstanceUrl",
+        body,
+        address="127.0.0.6",
+        forwarded_proto="https",
+    )
+    assert (
+        answer["__type"] == "AccessDeniedException"
+    )  # an untrusted peer's word counts for nothing

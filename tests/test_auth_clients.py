@@ -265,3 +265,57 @@ def test_keys_create_prints_the_aws_cli_shape(
     assert key["SecretAccessKey"] not in listed.stdout  # shown once only
     with Client(server.grpc_target, identity=server.identity) as client:
         client.delete_user(user)
+
+
+def test_policies_attach_list_detach_from_the_cli(server: Server, tmp_path: Any) -> None:
+    from conftest import NBPRESIGN, unique_name
+
+    env = {
+        **os.environ,
+        "NBPRESIGN_SERVER": server.grpc_target,
+        "AWS_SHARED_CREDENTIALS_FILE": str(server.data_dir / "credentials"),
+    }
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*NBPRESIGN, *args], capture_output=True, text=True, env=env, timeout=60
+        )
+
+    user = unique_name("pol")
+    assert cli("users", "create", user).returncode == 0
+    good = tmp_path / "ip-filter.json"
+    good.write_text(
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "sagemaker:*",
+                        "Resource": "*",
+                        "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}},
+                    }
+                ],
+            }
+        )
+    )
+    assert cli("policies", "attach", user, "--document", str(good)).returncode == 0
+    listed = json.loads(cli("policies", "list", user).stdout)
+    assert [p["PolicyName"] for p in listed["Policies"]] == ["ip-filter"]
+    assert (
+        listed["Policies"][0]["PolicyDocument"]["Statement"][0]["Condition"]["IpAddress"][
+            "aws:SourceIp"
+        ]
+        == "127.0.0.0/8"
+    )
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"Statement": [{"Effect": "Allow", "Action": "sagemaker:*"}]}')
+    refused = cli("policies", "attach", user, "--document", str(bad))
+    assert refused.returncode == 1
+    assert "(MalformedPolicyDocument)" in refused.stderr
+    assert "Statement[0]: needs exactly one of Resource and NotResource" in refused.stderr
+    assert cli("policies", "detach", user, "ip-filter").returncode == 0
+    assert json.loads(cli("policies", "list", user).stdout) == {"Policies": []}
+    missing = cli("policies", "detach", user, "ip-filter")
+    assert (missing.returncode, "(NoSuchEntity)" in missing.stderr) == (1, True)
+    assert cli("users", "delete", user).returncode == 0
