@@ -36,9 +36,8 @@ class SecretBox:
 
 
 def load_or_create_master_key(data_dir: Path) -> bytes:
-    from_env = os.environ.get(MASTER_KEY_ENV)
-    if from_env:
-        return from_env.encode()
+    """DATA_DIR/master.key, created on first use (the SQLite default; service.master_key
+    decides between it, NBPRESIGN_MASTER_KEY and the database)."""
     path = data_dir / MASTER_KEY_FILE
     if path.exists():
         return path.read_bytes().strip()
