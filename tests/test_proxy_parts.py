@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 
+import aiohttp
 import pytest
+from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from nbpresign.server import sessions, signing_keys, tokens
 from nbpresign.server.iam.identities import Principal
 from nbpresign.server.proxy import headers
+from nbpresign.server.proxy.forward import forward_http
 from nbpresign.server.proxy.scrub import Scrubber, is_text
+from nbpresign.server.proxy.upstream import Upstream
 from nbpresign.server.urls import UrlTemplate
 
 ARN = "arn:aws:sagemaker:us-east-1:000000000000:notebook-instance/nb"
@@ -213,3 +218,61 @@ def test_which_requests_are_a_notebooks(
 ) -> None:
     found = UrlTemplate(template, "us-east-1", 8080).match(host, path)
     assert (None if found is None else (found.key, found.prefix)) == expected
+
+
+async def test_responses_stream_without_full_buffering() -> None:
+    """The browser gets the first bytes while the upstream is still sending: forward_http
+    relays chunk by chunk. (An aiohttp upstream here, because only it can be told to pause
+    mid-response; the Jupyter tests check the bytes themselves.)"""
+    release = asyncio.Event()
+
+    async def slow(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        await response.prepare(request)
+        await response.write(b"first chunk")
+        await release.wait()
+        await response.write(b" and the rest")
+        await response.write_eof()
+        return response
+
+    upstream_runner = web.AppRunner(web.Application())
+    upstream_runner.app.router.add_get("/big", slow)
+    await upstream_runner.setup()
+    upstream_site = web.TCPSite(upstream_runner, "127.0.0.1", 0)
+    await upstream_site.start()
+    upstream_port = upstream_runner.addresses[0][1]
+
+    async with aiohttp.ClientSession(auto_decompress=False) as to_upstream:
+
+        async def proxy(request: web.Request) -> web.StreamResponse:
+            target = Upstream(f"http://127.0.0.1:{upstream_port}", "/", "")
+            return await forward_http(
+                request,
+                target,
+                to_upstream,
+                public_origin="http://nb.localhost:1",
+                session_cookie="s",
+            )
+
+        proxy_runner = web.AppRunner(web.Application())
+        proxy_runner.app.router.add_get("/big", proxy)
+        await proxy_runner.setup()
+        await web.TCPSite(proxy_runner, "127.0.0.1", 0).start()
+        proxy_port = proxy_runner.addresses[0][1]
+        try:
+            async with (
+                aiohttp.ClientSession() as browser,
+                browser.get(f"http://127.0.0.1:{proxy_port}/big") as response,
+            ):
+                first = await asyncio.wait_for(
+                    response.content.readexactly(len(b"first chunk")), timeout=5
+                )
+                assert first == b"first chunk"
+                assert (
+                    not release.is_set()
+                )  # the upstream has not finished: nothing was buffered whole
+                release.set()
+                assert await response.content.read() == b" and the rest"
+        finally:
+            await proxy_runner.cleanup()
+            await upstream_runner.cleanup()
