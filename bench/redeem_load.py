@@ -42,8 +42,7 @@ async def worker(urls: list[str], latencies: list[float], failures: list[int]) -
             start = time.perf_counter()
             async with session.get(url, allow_redirects=False) as redeemed:
                 cookie = redeemed.cookies.get("nbpresign-session")
-                ok = redeemed.status == 303 and cookie is not None
-            if ok:
+            if redeemed.status == 303 and cookie is not None:
                 origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
                 headers = {"Cookie": f"nbpresign-session={cookie.value}"}
                 async with session.get(
@@ -51,6 +50,8 @@ async def worker(urls: list[str], latencies: list[float], failures: list[int]) -
                 ) as status:
                     await status.read()
                     ok = status.status == 200
+            else:
+                ok = False
             latencies.append(time.perf_counter() - start)
             if not ok:
                 failures.append(1)
