@@ -4,8 +4,10 @@
 
 Scenarios, each driven by a load generator in its own process:
     grpc-bare        a bare grpc.aio handler returning a constant message      (h2load)
+    grpc-floor       the bare handler + botocore SigV4 check + PyJWT token      (h2load)
     grpc-presign     CreatePresignedNotebookInstanceUrl over gRPC, SigV4 on     (h2load)
     http-bare        a bare aiohttp handler returning constant JSON            (wrk)
+    http-floor       the bare handler + SigV4 + PyJWT + json_format both ways  (wrk)
     http-presign     the same call through the AWS JSON gateway, SigV4+policy   (wrk)
     redeem+proxy     open a URL (redeem, 303, cookie) then GET /api/status     (Python, aiohttp)
 then p99 at half of each presign path's maximum rate (h2load --rps), and gRPC presign with
@@ -145,11 +147,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     scratch = Path(tempfile.mkdtemp(prefix="nbpresign-bench-"))
     processes: list[subprocess.Popen[str]] = []
-    jupyter = start_jupyter(
-        scratch / "notebooks" if (scratch / "notebooks").mkdir() is None else scratch
-    )
+    (scratch / "notebooks").mkdir()
+    jupyter = start_jupyter(scratch / "notebooks")
     try:
-        ports = {k: free_port() for k in ("grpc", "http", "bare_grpc", "bare_http")}
+        ports = {
+            k: free_port()
+            for k in ("grpc", "http", "bare_grpc", "bare_http", "floor_grpc", "floor_http")
+        }
         data = scratch / "data"
         server = launch(
             sys.executable,
@@ -171,16 +175,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             launch(sys.executable, str(HERE / "bare_http.py"), str(ports["bare_http"]))
         )
         identity = identity_of(data)
+        floor_env = {**os.environ, "NBPRESIGN_BENCH_SECRET": identity.credentials.secret_key}
+        for floor in ("floor_grpc", "floor_http"):
+            processes.append(
+                launch(sys.executable, str(HERE / f"{floor}.py"), str(ports[floor]), env=floor_env)
+            )
         with Client(f"127.0.0.1:{ports['grpc']}", identity=identity) as client:
             client.register_notebook_instance("bench", jupyter.url, jupyter.token)
         scenarios = results["scenarios"]
 
-        def record(name: str, stats: Stats, limit: str | None = None) -> None:
+        def record(
+            name: str, stats: Stats, limit: str | None = None, floor: str | None = None
+        ) -> None:
             entry: dict[str, Any] = stats.as_dict()
             if limit:
-                base = scenarios[limit]
                 entry["limit"] = limit
-                entry["rps_ratio"] = stats.rps / base["rps"]
+                entry["rps_ratio"] = stats.rps / scenarios[limit]["rps"]
+            if floor:
+                entry["floor"] = floor
+                entry["floor_ratio"] = stats.rps / scenarios[floor]["rps"]
             scenarios[name] = entry
             print(
                 f"  {name:<28} {stats.rps:>9.0f} req/s  p50 {stats.p50_ms:7.2f} ms  p99 {stats.p99_ms:7.2f} ms  failures {stats.failures}",
@@ -215,9 +228,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         http_run(ports["http"])
         print("maximum rate", flush=True)
         record("grpc-bare", grpc_run(ports["bare_grpc"], False))
-        record("grpc-presign", grpc_run(ports["grpc"], True), "grpc-bare")
+        record("grpc-floor", grpc_run(ports["floor_grpc"], True), "grpc-bare")
+        record("grpc-presign", grpc_run(ports["grpc"], True), "grpc-bare", "grpc-floor")
         record("http-bare", http_run(ports["bare_http"]))
-        record("http-presign", http_run(ports["http"]), "http-bare")
+        record("http-floor", http_run(ports["floor_http"]), "http-bare")
+        record("http-presign", http_run(ports["http"]), "http-bare", "http-floor")
         urls = mint_urls(ports["grpc"], identity, "bench", args.redemptions)
         with tempfile.NamedTemporaryFile("w", suffix=".txt") as listing:
             listing.write("\n".join(urls))
@@ -321,13 +336,14 @@ def table(results: dict[str, Any]) -> str:
     lines = [
         f"machine: {results['machine']}; {results['seconds']} s per scenario",
         "",
-        "| scenario | req/s | p50 ms | p99 ms | ratio to its limit |",
-        "|---|---:|---:|---:|---:|",
+        "| scenario | req/s | p50 ms | p99 ms | ratio to its limit | ratio to its floor |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for name, s in results["scenarios"].items():
         ratio = f"{s['rps_ratio']:.2f} of {s['limit']}" if "rps_ratio" in s else ""
+        floor = f"{s['floor_ratio']:.2f} of {s['floor']}" if "floor_ratio" in s else ""
         lines.append(
-            f"| {name} | {s['rps']:.0f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {ratio} |"
+            f"| {name} | {s['rps']:.0f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {ratio} | {floor} |"
         )
     lines.append("")
     lines.append(
