@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from nbpresign.server.iam.identities import ACTIVE, AccessKey, User
@@ -197,3 +198,68 @@ async def test_replace_upstream(storage: SqliteStorage) -> None:
         5.0,
     )
     assert not await storage.replace_upstream("absent", jupyter_url="x", jupyter_token="", now=5.0)
+
+
+async def every_kind_of_call(storage: Storage, tag: str) -> None:
+    """One of each storage call: reads, writes, the transactions inside, events."""
+    await storage.add_instance(instance(f"nb-{tag}", 1.0))
+    await storage.get_instance(f"nb-{tag}")
+    await storage.list_instances(InstanceQuery(limit=5))
+    await storage.change_status(f"nb-{tag}", allowed_from=[IN_SERVICE], to=STOPPED, now=2.0)
+    await storage.replace_upstream(
+        f"nb-{tag}", jupyter_url="http://127.0.0.1:9/", jupyter_token="t", now=3.0
+    )
+    await storage.delete_instance(f"nb-{tag}", allowed_from=[STOPPED])
+    await storage.redeem_once(f"t-{tag}", expires_at=100.0, now=10.0)
+    await storage.add_user(User(f"u-{tag}", 1.0))
+    await storage.add_access_key(AccessKey(f"AKIA{tag}", f"u-{tag}", b"s", ACTIVE, 1.0))
+    await storage.get_access_key(f"AKIA{tag}")
+    await storage.put_user_policy(f"u-{tag}", "p", "{}")
+    await storage.list_user_policies(f"u-{tag}")
+    await storage.add_signing_key(f"k-{tag}", b"key", 1.0)
+    await storage.signing_keys()
+    await storage.shared_secret("master", b"A")
+    await storage.publish(f"instance:nb-{tag}")
+    await storage.delete_user(f"u-{tag}")
+
+
+SESSION_STATE = {
+    "settings": "SELECT count(*) FROM pg_settings WHERE source = 'session'",
+    "listening": "SELECT count(*) FROM pg_listening_channels()",
+    "advisory locks": "SELECT count(*) FROM pg_locks "
+    "WHERE locktype = 'advisory' AND pid = pg_backend_pid()",
+    "cursors": "SELECT count(*) FROM pg_cursors",
+    "transaction": "SELECT count(*) FROM pg_stat_activity "
+    "WHERE pid = pg_backend_pid() AND backend_xid IS NOT NULL",
+}
+
+
+async def session_state(connection: asyncpg.Connection) -> dict[str, int]:
+    return {name: await connection.fetchval(query) for name, query in SESSION_STATE.items()}
+
+
+async def test_pooled_postgresql_connections_keep_no_session_state(tmp_path: Path) -> None:
+    # The pool skips asyncpg's reset query on release (postgres._keep_session), which is
+    # right only while no call leaves session state behind on a pooled connection.
+    async with database_for("postgresql") as url:
+        assert url is not None
+        storage = await open_storage(url, tmp_path)
+        try:
+            assert isinstance(storage, PostgresStorage)
+            await asyncio.gather(*(every_kind_of_call(storage, str(n)) for n in range(4)))
+            fresh = await asyncpg.connect(url)
+            try:
+                baseline = await session_state(fresh)  # a query's own portal is a cursor
+            finally:
+                await fresh.close()
+            pool = storage._pool
+            held = [await pool.acquire() for _ in range(pool.get_size())]
+            try:
+                assert len(held) > 1  # the calls ran on several connections
+                for connection in held:
+                    assert await session_state(connection) == baseline
+            finally:
+                for connection in held:
+                    await pool.release(connection)
+        finally:
+            await storage.close()
