@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 
 import grpc
 
 from nbpresign.v1 import presign_pb2
+
+Handler = Callable[[bytes, "grpc.aio.ServicerContext[bytes, bytes]"], Awaitable[bytes]]
+
 
 ANSWER = presign_pb2.CreatePresignedNotebookInstanceUrlResponse(
     authorized_url="http://bench.localhost:8080/?authToken=" + "x" * 380
@@ -18,7 +22,8 @@ async def handle(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]
     return ANSWER
 
 
-async def main(port: int) -> None:
+async def serve(port: int, handle: Handler) -> None:
+    """A grpc.aio server with `handle` as its one presign method (bytes in, bytes out)."""
     server = grpc.aio.server()
     handler = grpc.unary_unary_rpc_method_handler(handle)  # bytes in, bytes out
     server.add_generic_rpc_handlers(
@@ -35,4 +40,4 @@ async def main(port: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1])))
+    asyncio.run(serve(int(sys.argv[1]), handle))

@@ -6,6 +6,7 @@ import asyncio
 import sys
 
 import grpc
+from bare_grpc import serve
 from floor_work import secret, signature_ok, token_url
 
 from nbpresign.v1 import presign_pb2
@@ -26,21 +27,5 @@ async def handle(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]
     ).SerializeToString()
 
 
-async def main(port: int) -> None:
-    server = grpc.aio.server()
-    handler = grpc.unary_unary_rpc_method_handler(handle)  # bytes in, bytes out
-    server.add_generic_rpc_handlers(
-        [
-            grpc.method_handlers_generic_handler(
-                "nbpresign.v1.PresignService", {"CreatePresignedNotebookInstanceUrl": handler}
-            )
-        ]
-    )
-    server.add_insecure_port(f"127.0.0.1:{port}")
-    await server.start()
-    print("ready", flush=True)
-    await server.wait_for_termination()
-
-
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1])))
+    asyncio.run(serve(int(sys.argv[1]), handle))
