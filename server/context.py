@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from nbpresign.server.iam.identities import Principal
+
+REQUEST_ID_HEADER = "x-amzn-RequestId"  # AWS's spelling; gRPC metadata wants it lower-case
 
 
 def new_request_id() -> str:
@@ -24,4 +26,3 @@ class CallContext:
     source_ip: str
     principal: Principal | None = None
     secure_transport: bool = False
-    request_id: str = field(default_factory=new_request_id)

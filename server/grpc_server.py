@@ -21,7 +21,7 @@ from grpc_health.v1._async import HealthServicer  # public as health.aio; the st
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
-from nbpresign.server.context import CallContext, new_request_id
+from nbpresign.server.context import REQUEST_ID_HEADER, CallContext, new_request_id
 from nbpresign.server.core import Core
 from nbpresign.server.errors import ServiceError, internal_failure
 from nbpresign.server.methods import Method
@@ -29,7 +29,7 @@ from nbpresign.server.rpc_status import to_rpc_status
 
 log = logging.getLogger(__name__)
 
-REQUEST_ID_HEADER = "x-amzn-requestid"
+REQUEST_ID_METADATA = REQUEST_ID_HEADER.lower()
 
 Context = grpc.aio.ServicerContext[bytes, Message]
 CallAuthenticator = Callable[[Context, Method, bytes], Awaitable[CallContext]]
@@ -50,7 +50,7 @@ def _handler(core: Core, method: Method, authenticate: CallAuthenticator) -> Grp
         request_id = new_request_id()
         # In the trailers, which go out with the status anyway: sending initial metadata
         # on its own costs an extra write per call (bench/README.md).
-        context.set_trailing_metadata(((REQUEST_ID_HEADER, request_id),))
+        context.set_trailing_metadata(((REQUEST_ID_METADATA, request_id),))
         try:
             ctx = await authenticate(context, method, body)
             return await core.call(method, _decode(method, body), ctx)
@@ -60,7 +60,7 @@ def _handler(core: Core, method: Method, authenticate: CallAuthenticator) -> Grp
             log.exception("request %s to %s failed", request_id, method.path)
             failure = internal_failure()
         status = rpc_status.to_status(to_rpc_status(failure))
-        trailers = (*status.trailing_metadata, (REQUEST_ID_HEADER, request_id))
+        trailers = (*status.trailing_metadata, (REQUEST_ID_METADATA, request_id))
         await context.abort(status.code, status.details, trailers)
 
     return handle

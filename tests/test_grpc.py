@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import grpc
 import pytest
@@ -258,3 +260,25 @@ def test_reflection_lists_the_services(anonymous: grpc.Channel) -> None:
     )
     file_response = next(iter(stub.ServerReflectionInfo(iter([file_request]))))
     assert file_response.file_descriptor_response.file_descriptor_proto
+
+
+def request_id_in(metadata: Iterable[Any] | None) -> str:  # (key, value) pairs
+    ids = [str(value) for key, value in metadata or () if key == "x-amzn-requestid"]
+    assert len(ids) == 1, metadata
+    uuid.UUID(ids[0])  # a UUID, as the gateway's x-amzn-RequestId
+    return ids[0]
+
+
+def test_every_call_reports_its_request_id(channel: grpc.Channel, registered: str) -> None:
+    stub = presign_pb2_grpc.PresignServiceStub(channel)
+    request = presign_pb2.CreatePresignedNotebookInstanceUrlRequest(
+        notebook_instance_name=registered
+    )
+    _, call = stub.CreatePresignedNotebookInstanceUrl.with_call(request)
+    succeeded = request_id_in(call.trailing_metadata())
+    request.notebook_instance_name = "missing-" + registered
+    with pytest.raises(grpc.RpcError) as failed:
+        stub.CreatePresignedNotebookInstanceUrl(request)
+    assert failed.value.code() == grpc.StatusCode.NOT_FOUND
+    failure = request_id_in(failed.value.trailing_metadata())
+    assert failure != succeeded

@@ -94,5 +94,4 @@ class GrpcCallAuthenticator:
             source_ip=source_ip,
             principal=Principal(user_arn(self._account_id, user), user, key),
             secure_transport=metadata.get(FORWARDED_SECURE) == "true",
-            request_id=ctx.request_id,
         )

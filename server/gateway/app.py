@@ -17,11 +17,10 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from nbpresign.server.auth.sigv4 import SignedRequest, sha256_hex
-from nbpresign.server.context import CallContext, new_request_id
+from nbpresign.server.context import REQUEST_ID_HEADER, CallContext, new_request_id
 from nbpresign.server.errors import ServiceError, internal_failure
 from nbpresign.server.gateway import marshal, router
 from nbpresign.server.gateway.errors import (
-    REQUEST_ID_HEADER,
     ErrorHandler,
     default_error_handler,
     from_http_exception,
@@ -33,7 +32,6 @@ from nbpresign.server.source_ip import Network, client_ip, is_secure
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024  # the largest real request is a few hundred bytes
-REQUEST_ID = web.RequestKey("request_id", str)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -67,7 +65,6 @@ def build_app(
     @web.middleware
     async def aws_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         request_id = new_request_id()
-        request[REQUEST_ID] = request_id
         try:
             response = await handler(request)
         except ServiceError as error:
@@ -100,7 +97,6 @@ def build_app(
             secure_transport=is_secure(
                 request.scheme, peer, request.headers.get("X-Forwarded-Proto"), trusted_proxies
             ),
-            request_id=request[REQUEST_ID],
         )
         result = await transport.call(method, message, ctx)
         return web.Response(body=marshal.render(result), content_type=marshal.CONTENT_TYPE)

@@ -7,10 +7,9 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from nbpresign.server.context import REQUEST_ID_HEADER
 from nbpresign.server.errors import ServiceError
 from nbpresign.server.gateway.marshal import CONTENT_TYPE
-
-REQUEST_ID_HEADER = "x-amzn-RequestId"
 
 # AWS error code -> HTTP status. botocore reads the code from the body's __type, and
 # retries 500/502/503/504, so the status matters for retries as much as for humans.

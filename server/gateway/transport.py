@@ -27,8 +27,6 @@ from nbpresign.server.methods import Method, method_named
 from nbpresign.server.rpc_status import from_rpc_status, status_of
 from nbpresign.v1 import gateway_pb2
 
-REQUEST_ID_KEY = "x-amzn-requestid"
-
 
 class Transport(Protocol):
     async def authenticate(self, request: SignedRequest) -> Principal: ...
@@ -74,7 +72,6 @@ class GrpcTransport:
             grpc_auth.ON_BEHALF_OF_KEY: ctx.principal.access_key_id,
             grpc_auth.FORWARDED_SOURCE_IP: ctx.source_ip,
             grpc_auth.FORWARDED_SECURE: "true" if ctx.secure_transport else "false",
-            REQUEST_ID_KEY: ctx.request_id,
         }
         return await self._send(method, request, forwarded)
 
