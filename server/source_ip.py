@@ -8,7 +8,7 @@ ignored, so nobody can choose their own aws:SourceIp by sending it.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -43,3 +43,13 @@ def is_secure(
     if scheme == "https":
         return True
     return forwarded_proto == "https" and _trusted(peer, trusted)
+
+
+def http_caller(
+    peer: str, headers: Mapping[str, str], scheme: str, trusted: Sequence[Network]
+) -> tuple[str, bool]:
+    """An HTTP request's (aws:SourceIp, aws:SecureTransport); `headers` case-insensitive."""
+    return (
+        client_ip(peer, headers.get("X-Forwarded-For"), trusted),
+        is_secure(scheme, peer, headers.get("X-Forwarded-Proto"), trusted),
+    )

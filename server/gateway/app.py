@@ -27,7 +27,7 @@ from nbpresign.server.gateway.errors import (
 )
 from nbpresign.server.gateway.transport import Transport
 from nbpresign.server.methods import Method
-from nbpresign.server.source_ip import Network, client_ip, is_secure
+from nbpresign.server.source_ip import Network, http_caller
 
 log = logging.getLogger(__name__)
 
@@ -90,14 +90,10 @@ def build_app(
                 f"Content-Type must be {marshal.CONTENT_TYPE}, not '{request.content_type}'."
             )
         message = marshal.parse(body, method.input_type)
-        peer = request.remote or ""
-        ctx = CallContext(
-            source_ip=client_ip(peer, request.headers.get("X-Forwarded-For"), trusted_proxies),
-            principal=principal,
-            secure_transport=is_secure(
-                request.scheme, peer, request.headers.get("X-Forwarded-Proto"), trusted_proxies
-            ),
+        source_ip, secure = http_caller(
+            request.remote or "", request.headers, request.scheme, trusted_proxies
         )
+        ctx = CallContext(source_ip=source_ip, principal=principal, secure_transport=secure)
         result = await transport.call(method, message, ctx)
         return web.Response(body=marshal.render(result), content_type=marshal.CONTENT_TYPE)
 

@@ -37,7 +37,7 @@ from nbpresign.server.proxy.upstream import Upstream
 from nbpresign.server.proxy.websocket import relay_websocket
 from nbpresign.server.signing_keys import KeyStore
 from nbpresign.server.site import Site
-from nbpresign.server.source_ip import Network, client_ip, is_secure
+from nbpresign.server.source_ip import Network, http_caller
 from nbpresign.server.storage import Storage
 from nbpresign.server.urls import NotebookAddress
 
@@ -155,13 +155,7 @@ class NotebookProxy:
             raise Refused("denied")
 
     def _caller(self, request: web.Request) -> tuple[str, bool]:
-        peer = request.remote or ""
-        return (
-            client_ip(peer, request.headers.get("X-Forwarded-For"), self._trusted),
-            is_secure(
-                request.scheme, peer, request.headers.get("X-Forwarded-Proto"), self._trusted
-            ),
-        )
+        return http_caller(request.remote or "", request.headers, request.scheme, self._trusted)
 
     @property
     def client(self) -> aiohttp.ClientSession:
