@@ -43,7 +43,7 @@ from loads import Stats, from_latencies, h2load, lua_post, wrk  # noqa: E402
 
 from nbpresign.client import Client  # noqa: E402
 from nbpresign.client.credentials import SigningIdentity  # noqa: E402
-from nbpresign.server.auth.signer import sign_grpc_call  # noqa: E402
+from nbpresign.common.signing import sign_grpc_call  # noqa: E402
 from nbpresign.v1 import presign_pb2  # noqa: E402
 
 from databases import create_database, drop_database  # noqa: E402

@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from nbpresign.client.credentials import NoCredentialsError, resolve
-from nbpresign.server import service, settings, signing_keys, workers
-from nbpresign.server.clock import system_clock
+from nbpresign.common import defaults
+from nbpresign.server.api.clock import system_clock
+from nbpresign.server.notebooks import signing_keys
+from nbpresign.server.notebooks.urls import DEFAULT_URL_TEMPLATE, TemplateError
+from nbpresign.server.process import service, settings, workers
 from nbpresign.server.storage.opening import open_storage
-from nbpresign.server.urls import DEFAULT_URL_TEMPLATE, TemplateError
 
 Subparsers = Any  # argparse's _SubParsersAction is private
 
@@ -32,11 +34,11 @@ def add_to(commands: Subparsers) -> None:
     serve.add_argument(
         "--grpc-port",
         type=int,
-        default=settings.DEFAULT_GRPC_PORT,
+        default=defaults.DEFAULT_GRPC_PORT,
         help="gRPC port (default: %(default)s)",
     )
-    serve.add_argument("--region", default=settings.DEFAULT_REGION, help="region in ARNs and URLs")
-    serve.add_argument("--account-id", default=settings.DEFAULT_ACCOUNT_ID, help="account in ARNs")
+    serve.add_argument("--region", default=defaults.DEFAULT_REGION, help="region in ARNs and URLs")
+    serve.add_argument("--account-id", default=defaults.DEFAULT_ACCOUNT_ID, help="account in ARNs")
     serve.add_argument(
         "--url-template",
         default=DEFAULT_URL_TEMPLATE,
@@ -102,12 +104,12 @@ def _add_db_option(parser: argparse.ArgumentParser) -> None:
 
 def _add_listen_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--host", default=settings.DEFAULT_HOST, help="address to listen on (default: %(default)s)"
+        "--host", default=defaults.DEFAULT_HOST, help="address to listen on (default: %(default)s)"
     )
     parser.add_argument(
         "--http-port",
         type=int,
-        default=settings.DEFAULT_HTTP_PORT,
+        default=defaults.DEFAULT_HTTP_PORT,
         help="AWS JSON gateway port (default: %(default)s)",
     )
 
@@ -129,7 +131,7 @@ def _serve(args: argparse.Namespace) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     options = settings.Settings(
-        data_dir=args.data_dir or settings.default_data_dir(),
+        data_dir=args.data_dir or defaults.default_data_dir(),
         host=args.host,
         grpc_port=args.grpc_port,
         http_port=args.http_port,
@@ -153,7 +155,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _rotate(args: argparse.Namespace) -> int:
-    options = settings.Settings(data_dir=args.data_dir or settings.default_data_dir(), db=args.db)
+    options = settings.Settings(data_dir=args.data_dir or defaults.default_data_dir(), db=args.db)
 
     async def rotate() -> str:
         storage = await open_storage(options.db, options.data_dir)

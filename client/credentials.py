@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import botocore.session
 from botocore.credentials import Credentials
 
-from nbpresign.server.iam.bootstrap import CREDENTIALS_FILE
-from nbpresign.server.settings import DEFAULT_REGION, default_data_dir
+from nbpresign.common.defaults import CREDENTIALS_FILE, DEFAULT_REGION, default_data_dir
 
 
 class NoCredentialsError(Exception):

@@ -10,7 +10,7 @@ import grpc
 from google.protobuf.message import Message
 
 from nbpresign.client.credentials import SigningIdentity
-from nbpresign.server.auth.signer import sign_grpc_call
+from nbpresign.common.signing import sign_grpc_call
 
 _Details = namedtuple(
     "_Details", ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression")

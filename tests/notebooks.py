@@ -21,8 +21,8 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from nbpresign.client.credentials import SigningIdentity
-from nbpresign.server import service
-from nbpresign.server.settings import Settings
+from nbpresign.server.process import service
+from nbpresign.server.process.settings import Settings
 
 
 def free_port() -> int:

@@ -25,7 +25,7 @@ from grpc_status import rpc_status
 from nbpresign.client import AsyncClient, Client, NbpresignError
 from nbpresign.client.credentials import SigningIdentity
 from nbpresign.client.signing import SigningInterceptor
-from nbpresign.server.auth.signer import sign_grpc_call
+from nbpresign.common.signing import sign_grpc_call
 from nbpresign.v1 import notebook_instances_pb2 as nb
 from nbpresign.v1 import notebook_instances_pb2_grpc as nb_grpc
 

@@ -218,7 +218,7 @@ def test_an_unsigned_grpc_call_is_unauthenticated(server: Server) -> None:
 
 
 def test_a_grpc_call_with_a_replaced_body_is_refused(server: Server) -> None:
-    from nbpresign.server.auth.signer import sign_grpc_call
+    from nbpresign.common.signing import sign_grpc_call
 
     path = "/nbpresign.v1.NotebookInstanceService/DescribeNotebookInstance"
     signed_for = nb.DescribeNotebookInstanceRequest(notebook_instance_name="a").SerializeToString()

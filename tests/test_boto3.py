@@ -141,8 +141,10 @@ def test_stop_then_presign_fails_and_start_restores(sagemaker: Any, registered: 
 def test_delete_needs_a_stopped_instance(sagemaker: Any, registered: str) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as caught:
         sagemaker.delete_notebook_instance(NotebookInstanceName=registered)
-    assert (
-        caught.value.response["Error"]["Message"] == "Status (InService) not in ([Stopped, Failed])"
+    arn = f"arn:aws:sagemaker:us-east-1:000000000000:notebook-instance/{registered.lower()}"
+    assert caught.value.response["Error"]["Message"] == (
+        "Status (InService) not in ([Stopped, Failed]). "
+        f"Unable to transition to (Deleting) for Notebook Instance ({arn})"
     )
     sagemaker.stop_notebook_instance(NotebookInstanceName=registered)
     sagemaker.delete_notebook_instance(NotebookInstanceName=registered)

@@ -78,7 +78,10 @@ async def test_async_client(server: Server) -> None:
         await client.start_notebook_instance(name)
         with pytest.raises(NbpresignError) as caught:
             await client.start_notebook_instance(name)
-        assert caught.value.message == "Status (InService) not in ([Stopped, Failed])"
+        assert caught.value.message == (
+            "Status (InService) not in ([Stopped, Failed]). Unable to transition to (Pending) "
+            f"for Notebook Instance (arn:aws:sagemaker:us-east-1:000000000000:notebook-instance/{name})"
+        )
 
 
 async def test_unreachable_server_is_a_clear_error() -> None:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from nbpresign.server import constraints
-from nbpresign.server.errors import ServiceError
+from nbpresign.common.errors import ServiceError
+from nbpresign.server.api import constraints
 from nbpresign.v1 import notebook_instances_pb2 as nb
 from nbpresign.v1 import presign_pb2
 
@@ -65,7 +65,7 @@ def test_check_reports_every_failure_in_one_error() -> None:
             Request(notebook_instance_name="-", session_expiration_duration_in_seconds=1)
         )
     error = caught.value
-    assert error.code == "ValidationException"
+    assert error.code.aws == "ValidationException"
     assert error.message.startswith("2 validation errors detected: Value '-' at")
     assert "; Value '1' at 'sessionExpirationDurationInSeconds'" in error.message
     assert [v.field for v in error.violations] == [

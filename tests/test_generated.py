@@ -23,7 +23,7 @@ def test_generated_code_matches_protos() -> None:
 
 
 def test_every_field_has_its_aws_member_name_as_json_name() -> None:
-    from nbpresign.server.methods import METHODS
+    from nbpresign.server.api.methods import METHODS
 
     for method in METHODS:
         for message in (method.input_type, method.output_type):

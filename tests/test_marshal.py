@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from nbpresign.server.errors import ServiceError
+from nbpresign.common.errors import ServiceError
 from nbpresign.server.gateway import marshal
 from nbpresign.v1 import notebook_instances_pb2 as nb
 from nbpresign.v1 import presign_pb2
@@ -54,7 +54,7 @@ def test_null_is_absent() -> None:
 def test_parse_refuses(body: bytes) -> None:
     with pytest.raises(ServiceError) as caught:
         marshal.parse(body, Presign)
-    assert caught.value.code == "SerializationException"
+    assert caught.value.code.aws == "SerializationException"
 
 
 def test_timestamps_travel_as_epoch_seconds() -> None:
@@ -88,4 +88,4 @@ def test_render_nested_lists() -> None:
 def test_bad_timestamps(value: str) -> None:
     with pytest.raises(ServiceError) as caught:
         marshal.parse(f'{{"CreationTimeAfter": {value}}}'.encode(), nb.ListNotebookInstancesRequest)
-    assert caught.value.code == "SerializationException"
+    assert caught.value.code.aws == "SerializationException"

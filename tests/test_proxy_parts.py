@@ -10,13 +10,13 @@ import pytest
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from nbpresign.server import sessions, signing_keys, tokens
 from nbpresign.server.iam.identities import Principal
+from nbpresign.server.notebooks import sessions, signing_keys, tokens
+from nbpresign.server.notebooks.urls import UrlTemplate
 from nbpresign.server.proxy import headers
 from nbpresign.server.proxy.forward import forward_http
 from nbpresign.server.proxy.scrub import Scrubber, is_text
 from nbpresign.server.proxy.upstream import Upstream
-from nbpresign.server.urls import UrlTemplate
 
 ARN = "arn:aws:sagemaker:us-east-1:000000000000:notebook-instance/nb"
 

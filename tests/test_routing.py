@@ -8,17 +8,18 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
-from nbpresign.server import core, signing_keys
-from nbpresign.server.auth.gateway_service import GatewayService
-from nbpresign.server.errors import ServiceError
+from nbpresign.common.errors import ServiceError
+from nbpresign.server.api import core
+from nbpresign.server.api.methods import GATEWAY_METHODS, METHODS
 from nbpresign.server.gateway import router
 from nbpresign.server.iam.sealing import SecretBox
-from nbpresign.server.iam.service import IamService
-from nbpresign.server.methods import GATEWAY_METHODS, METHODS
-from nbpresign.server.presign import PresignService
-from nbpresign.server.registry import NotebookInstanceService
-from nbpresign.server.site import Site
-from nbpresign.server.urls import UrlTemplate
+from nbpresign.server.notebooks import signing_keys
+from nbpresign.server.notebooks.site import Site
+from nbpresign.server.notebooks.urls import UrlTemplate
+from nbpresign.server.services.gateway import GatewayService
+from nbpresign.server.services.iam import IamService
+from nbpresign.server.services.presign import PresignService
+from nbpresign.server.services.registry import NotebookInstanceService
 
 EXPECTED = {
     "CreatePresignedNotebookInstanceUrl",
@@ -42,7 +43,7 @@ def test_every_sagemaker_rpc_has_a_target() -> None:
 def test_unknown_target() -> None:
     with pytest.raises(ServiceError) as caught:
         router.resolve(router.build_routes(GATEWAY_METHODS), "SageMaker.Nope")
-    assert caught.value.code == "UnknownOperationException"
+    assert caught.value.code.aws == "UnknownOperationException"
 
 
 def test_every_rpc_is_implemented(tmp_path: Path) -> None:

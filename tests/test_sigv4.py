@@ -12,9 +12,9 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from cryptography.fernet import Fernet
 
+from nbpresign.common.errors import ServiceError
 from nbpresign.server.auth import sigv4
 from nbpresign.server.auth.authenticator import Authenticator
-from nbpresign.server.errors import ServiceError
 from nbpresign.server.iam.identities import ACTIVE, AccessKey, User
 from nbpresign.server.iam.sealing import SecretBox
 from nbpresign.server.storage.sqlite import SqliteStorage
@@ -93,17 +93,20 @@ async def failure(authenticator: Authenticator, request: sigv4.SignedRequest) ->
 
 async def test_unknown_key(authenticator: Authenticator) -> None:
     error = await failure(authenticator, signed(key_id="AKIANOBODYNOBODY0000"))
-    assert (error.code, error.message) == ("UnrecognizedClientException", sigv4.INVALID_TOKEN)
+    assert (error.code.aws, error.message) == ("UnrecognizedClientException", sigv4.INVALID_TOKEN)
 
 
 async def test_wrong_secret(authenticator: Authenticator) -> None:
     error = await failure(authenticator, signed(secret="wrong"))
-    assert (error.code, error.message) == ("InvalidSignatureException", sigv4.SIGNATURE_MISMATCH)
+    assert (error.code.aws, error.message) == (
+        "InvalidSignatureException",
+        sigv4.SIGNATURE_MISMATCH,
+    )
 
 
 async def test_a_changed_body_breaks_the_signature(authenticator: Authenticator) -> None:
     error = await failure(authenticator, signed(sent_body=b'{"NotebookInstanceName": "other"}'))
-    assert error.code == "InvalidSignatureException"
+    assert error.code.aws == "InvalidSignatureException"
 
 
 async def test_a_claimed_body_hash_must_be_the_real_one(authenticator: Authenticator) -> None:
@@ -132,7 +135,7 @@ async def test_clock_skew(authenticator: Authenticator, minutes: int, start: str
     from datetime import timedelta
 
     error = await failure(authenticator, signed(at=NOW + timedelta(minutes=minutes)))
-    assert (error.code, error.message) == ("InvalidSignatureException", start)
+    assert (error.code.aws, error.message) == ("InvalidSignatureException", start)
 
 
 async def test_within_the_skew_window_is_fine(authenticator: Authenticator) -> None:
@@ -160,7 +163,7 @@ async def test_missing_and_unparseable_authorization(authenticator: Authenticato
         request.body_sha256,
     )
     error = await failure(authenticator, bare)
-    assert (error.code, error.message) == (
+    assert (error.code.aws, error.message) == (
         "MissingAuthenticationToken",
         "Missing Authentication Token",
     )
@@ -173,7 +176,7 @@ async def test_missing_and_unparseable_authorization(authenticator: Authenticato
         request.body_sha256,
     )
     error = await failure(authenticator, garbled)
-    assert error.code == "IncompleteSignature"
+    assert error.code.aws == "IncompleteSignature"
     assert "'Signature'" in error.message
 
 

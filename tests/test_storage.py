@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from nbpresign.server.iam.identities import ACTIVE, AccessKey, User
-from nbpresign.server.instances import IN_SERVICE, STOPPED, NotebookInstance
+from nbpresign.server.notebooks.instance import IN_SERVICE, STOPPED, NotebookInstance
 from nbpresign.server.storage import (
     Cursor,
     DuplicateInstance,

@@ -3,8 +3,8 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from nbpresign.server import signing_keys, tokens
 from nbpresign.server.iam.identities import Principal
+from nbpresign.server.notebooks import signing_keys, tokens
 
 ARN = "arn:aws:sagemaker:us-east-1:000000000000:notebook-instance/nb"
 

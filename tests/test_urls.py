@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from nbpresign.server.urls import TemplateError, UrlTemplate
+from nbpresign.server.notebooks.urls import TemplateError, UrlTemplate
 
 
 @pytest.mark.parametrize(

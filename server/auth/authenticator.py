@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from nbpresign.server.api.clock import Clock
 from nbpresign.server.auth import sigv4
-from nbpresign.server.clock import Clock
 from nbpresign.server.iam.identities import ACTIVE, Principal, user_arn
 from nbpresign.server.iam.sealing import SealError, SecretBox
 from nbpresign.server.storage import Storage

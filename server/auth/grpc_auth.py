@@ -13,15 +13,14 @@ from collections.abc import Mapping
 
 import grpc
 from google.protobuf.message import Message
-from grpc import StatusCode
 
+from nbpresign.common.signing import GRPC_HOST
+from nbpresign.server.api.authorization import Authorizer
+from nbpresign.server.api.context import CallContext
+from nbpresign.server.api.methods import Method
 from nbpresign.server.auth import sigv4
 from nbpresign.server.auth.authenticator import Authenticator
-from nbpresign.server.authorization import Authorizer
-from nbpresign.server.context import CallContext
-from nbpresign.server.errors import ServiceError
 from nbpresign.server.iam.identities import Principal, user_arn
-from nbpresign.server.methods import Method
 
 ON_BEHALF_OF_USER = "x-nbpresign-on-behalf-of-user"
 ON_BEHALF_OF_KEY = "x-nbpresign-on-behalf-of-key"
@@ -63,10 +62,10 @@ class GrpcCallAuthenticator:
         metadata = metadata_of(context)
         signed = sigv4.SignedRequest(
             method="POST",
-            host=sigv4.GRPC_HOST,
+            host=GRPC_HOST,
             path=method.path,
             query="",
-            headers={**metadata, "host": sigv4.GRPC_HOST},
+            headers={**metadata, "host": GRPC_HOST},
             body_sha256=sigv4.sha256_hex(body),
         )
         principal = await self._authenticator.authenticate(signed)
@@ -85,11 +84,7 @@ class GrpcCallAuthenticator:
         user, key = metadata.get(ON_BEHALF_OF_USER, ""), metadata.get(ON_BEHALF_OF_KEY, "")
         source_ip = metadata.get(FORWARDED_SOURCE_IP, "")
         if not user or not key or not source_ip:
-            raise ServiceError(
-                "IncompleteSignature",
-                f"Forwarding a caller takes {', '.join(FORWARDED[:3])}.",
-                status=StatusCode.UNAUTHENTICATED,
-            )
+            raise sigv4.incomplete(f"Forwarding a caller takes {', '.join(FORWARDED[:3])}.")
         return CallContext(
             source_ip=source_ip,
             principal=Principal(user_arn(self._account_id, user), user, key),

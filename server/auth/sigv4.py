@@ -5,9 +5,7 @@ timestamp, the region and service of the credential scope) and the body hash com
 here, never a hash the caller claims; it checks the clock skew and compares the
 signatures in constant time itself.
 
-gRPC calls are signed the same way over a fixed canonical request:
-    POST <method path>, no query, host: grpc.nbpresign, x-amz-date, any x-nbpresign-*
-    metadata, and the serialized request message as the payload.
+gRPC calls are signed the same way over a fixed canonical request (nbpresign.common.signing).
 """
 
 from __future__ import annotations
@@ -23,13 +21,12 @@ from typing import Any
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from grpc import StatusCode
 
-from nbpresign.server.errors import ServiceError
+from nbpresign.common import errors
+from nbpresign.common.errors import ServiceError
+from nbpresign.common.signing import SERVICE
 
 ALGORITHM = "AWS4-HMAC-SHA256"
-SERVICE = "sagemaker"
-GRPC_HOST = "grpc.nbpresign"  # the host every gRPC call is signed for
 MAX_SKEW = timedelta(minutes=5)
 DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 
@@ -44,25 +41,19 @@ _PART = re.compile(r"\s*(Credential|SignedHeaders|Signature)=([^,\s]*)\s*")
 
 
 def missing_authentication() -> ServiceError:
-    return ServiceError(
-        "MissingAuthenticationToken",
-        "Missing Authentication Token",
-        status=StatusCode.UNAUTHENTICATED,
-    )
+    return errors.MISSING_AUTHENTICATION("Missing Authentication Token")
 
 
 def incomplete(message: str) -> ServiceError:
-    return ServiceError("IncompleteSignature", message, status=StatusCode.UNAUTHENTICATED)
+    return errors.INCOMPLETE_SIGNATURE(message)
 
 
 def invalid(message: str) -> ServiceError:
-    return ServiceError("InvalidSignatureException", message, status=StatusCode.UNAUTHENTICATED)
+    return errors.INVALID_SIGNATURE(message)
 
 
 def unrecognized_client() -> ServiceError:
-    return ServiceError(
-        "UnrecognizedClientException", INVALID_TOKEN, status=StatusCode.UNAUTHENTICATED
-    )
+    return errors.UNRECOGNIZED_CLIENT(INVALID_TOKEN)
 
 
 @dataclass(frozen=True)

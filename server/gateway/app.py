@@ -16,9 +16,11 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from nbpresign.common.errors import ServiceError, internal_failure
+from nbpresign.server.api.context import REQUEST_ID_HEADER, CallContext, new_request_id
+from nbpresign.server.api.methods import Method
 from nbpresign.server.auth.sigv4 import SignedRequest, sha256_hex
-from nbpresign.server.context import REQUEST_ID_HEADER, CallContext, new_request_id
-from nbpresign.server.errors import ServiceError, internal_failure
+from nbpresign.server.auth.source_ip import Network, http_caller
 from nbpresign.server.gateway import marshal, router
 from nbpresign.server.gateway.errors import (
     ErrorHandler,
@@ -26,8 +28,6 @@ from nbpresign.server.gateway.errors import (
     from_http_exception,
 )
 from nbpresign.server.gateway.transport import Transport
-from nbpresign.server.methods import Method
-from nbpresign.server.source_ip import Network, http_caller
 
 log = logging.getLogger(__name__)
 

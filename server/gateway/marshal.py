@@ -17,7 +17,8 @@ from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from nbpresign.server.errors import ServiceError
+from nbpresign.common import errors
+from nbpresign.common.errors import ServiceError
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 TIMESTAMP = "google.protobuf.Timestamp"
@@ -47,7 +48,7 @@ SCALAR_CHECKS: dict[int, tuple[Callable[[object], bool], str]] = {
 
 
 def serialization_error(message: str) -> ServiceError:
-    return ServiceError("SerializationException", message)
+    return errors.SERIALIZATION(message)
 
 
 def parse(body: bytes, message_type: type[Message]) -> Message:

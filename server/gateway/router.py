@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from nbpresign.server.errors import ServiceError
-from nbpresign.server.methods import Method
+from nbpresign.common import errors
+from nbpresign.server.api.methods import Method
 
 TARGET_PREFIX = "SageMaker"  # the service model's targetPrefix
 
@@ -26,5 +26,5 @@ def resolve(routes: Mapping[str, Method], target: str | None) -> Method:
     if method is None:
         # As AWS answers: the code alone says it, the message is what was asked for.
         shown = "no X-Amz-Target header" if not target else f"'{target}'"
-        raise ServiceError("UnknownOperationException", f"Unknown operation: {shown}")
+        raise errors.UNKNOWN_OPERATION(f"Unknown operation: {shown}")
     return method

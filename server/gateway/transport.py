@@ -16,15 +16,15 @@ import grpc
 from botocore.credentials import Credentials
 from google.protobuf.message import Message
 
+from nbpresign.common.rpc_status import from_rpc_status, status_of
+from nbpresign.common.signing import sign_grpc_call
+from nbpresign.server.api.context import CallContext
+from nbpresign.server.api.core import Core
+from nbpresign.server.api.methods import Method, method_named
 from nbpresign.server.auth import grpc_auth
 from nbpresign.server.auth.authenticator import Authenticator
-from nbpresign.server.auth.signer import sign_grpc_call
 from nbpresign.server.auth.sigv4 import SignedRequest
-from nbpresign.server.context import CallContext
-from nbpresign.server.core import Core
 from nbpresign.server.iam.identities import Principal
-from nbpresign.server.methods import Method, method_named
-from nbpresign.server.rpc_status import from_rpc_status, status_of
 from nbpresign.v1 import gateway_pb2
 
 

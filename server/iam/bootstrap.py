@@ -17,7 +17,8 @@ import json
 import os
 from pathlib import Path
 
-from nbpresign.server.clock import Clock
+from nbpresign.common.defaults import CONFIG_FILE, CREDENTIALS_FILE
+from nbpresign.server.api.clock import Clock
 from nbpresign.server.iam.identities import (
     ACTIVE,
     AccessKey,
@@ -34,8 +35,6 @@ ADMIN_POLICY = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
 }
-CREDENTIALS_FILE = "credentials"
-CONFIG_FILE = "config"
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -24,22 +24,22 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
-from nbpresign.server import events, sessions, tokens
-from nbpresign.server.authorization import Authorizer
-from nbpresign.server.clock import Clock
+from nbpresign.server.api.authorization import Authorizer
+from nbpresign.server.api.clock import Clock
+from nbpresign.server.auth.source_ip import Network, http_caller
 from nbpresign.server.iam.identities import ACTIVE, Principal
 from nbpresign.server.iam.policy import Decision
-from nbpresign.server.instances import IN_SERVICE, NotebookInstance
+from nbpresign.server.notebooks import events, sessions, tokens
+from nbpresign.server.notebooks.instance import IN_SERVICE, NotebookInstance
+from nbpresign.server.notebooks.signing_keys import KeyStore
+from nbpresign.server.notebooks.site import Site
+from nbpresign.server.notebooks.urls import NotebookAddress
 from nbpresign.server.proxy import pages
 from nbpresign.server.proxy.forward import forward_http
 from nbpresign.server.proxy.sockets import OpenSockets, Relay
 from nbpresign.server.proxy.upstream import Upstream
 from nbpresign.server.proxy.websocket import relay_websocket
-from nbpresign.server.signing_keys import KeyStore
-from nbpresign.server.site import Site
-from nbpresign.server.source_ip import Network, http_caller
 from nbpresign.server.storage import Storage
-from nbpresign.server.urls import NotebookAddress
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from yarl import URL
 
-from nbpresign.server.instances import NotebookInstance
+from nbpresign.server.notebooks.instance import NotebookInstance
 
 
 @dataclass(frozen=True)

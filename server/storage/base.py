@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from nbpresign.server.iam.identities import AccessKey, User
-from nbpresign.server.instances import NotebookInstance
+from nbpresign.server.notebooks.instance import NotebookInstance
 
 SortColumn = Literal["name", "creation_time", "status"]
 # Events between replicas: "instance:<key>" (access to it ended), "user:<name>" (changed).

@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 
 from nbpresign.server.iam.identities import AccessKey, User
-from nbpresign.server.instances import NotebookInstance
+from nbpresign.server.notebooks.instance import NotebookInstance
 from nbpresign.server.storage import queries
 from nbpresign.server.storage.base import (
     DuplicateInstance,

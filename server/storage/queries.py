@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from nbpresign.server.instances import NotebookInstance
+from nbpresign.server.notebooks.instance import NotebookInstance
 from nbpresign.server.storage.base import InstanceQuery
 
 INSTANCE_COLUMNS = "name, jupyter_url, jupyter_token, status, creation_time, last_modified_time"

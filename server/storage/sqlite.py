@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from nbpresign.server.iam.identities import AccessKey, User
-from nbpresign.server.instances import NotebookInstance
+from nbpresign.server.notebooks.instance import NotebookInstance
 from nbpresign.server.storage import queries
 from nbpresign.server.storage.base import (
     DuplicateInstance,

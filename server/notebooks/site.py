@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nbpresign.server.instances import instance_arn
-from nbpresign.server.urls import UrlTemplate
+from nbpresign.server.notebooks.instance import instance_arn
+from nbpresign.server.notebooks.urls import UrlTemplate
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,17 @@ from typing import cast
 
 import grpc
 from google.protobuf import any_pb2
+from google.protobuf.message import DecodeError
 from google.rpc import error_details_pb2, status_pb2
 
-from nbpresign.server.errors import FieldViolation, ServiceError
+from nbpresign.common.errors import FieldViolation, ServiceError, code_for
 
 ERROR_DOMAIN = "nbpresign.v1"
 STATUS_DETAILS_KEY = "grpc-status-details-bin"  # where gRPC carries a rich status
 
 
 def to_rpc_status(error: ServiceError) -> status_pb2.Status:
-    info = error_details_pb2.ErrorInfo(reason=error.code, domain=ERROR_DOMAIN)
+    info = error_details_pb2.ErrorInfo(reason=error.code.aws, domain=ERROR_DOMAIN)
     details = [_pack(info)]
     if error.violations:
         bad_request = error_details_pb2.BadRequest(
@@ -36,37 +37,21 @@ def to_rpc_status(error: ServiceError) -> status_pb2.Status:
 
 def from_rpc_status(status: status_pb2.Status) -> ServiceError:
     """The inverse of to_rpc_status; a status without ErrorInfo maps by its gRPC code."""
-    grpc_code = _status_code(status.code)
-    code = DEFAULT_AWS_CODES.get(grpc_code, "InternalFailure")
+    reason = ""
     violations: list[FieldViolation] = []
     for detail in status.details:
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
             info = error_details_pb2.ErrorInfo()
             detail.Unpack(info)
-            code = info.reason or code
+            reason = info.reason
         elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
             bad_request = error_details_pb2.BadRequest()
             detail.Unpack(bad_request)
             violations.extend(
                 FieldViolation(v.field, v.description) for v in bad_request.field_violations
             )
-    return ServiceError(code, status.message, status=grpc_code, violations=violations)
-
-
-# For a status that carries no ErrorInfo (one grpc itself raised, or a peer that is
-# not nbpresign): the AWS code a client of the gateway should see.
-DEFAULT_AWS_CODES: dict[grpc.StatusCode, str] = {
-    grpc.StatusCode.INVALID_ARGUMENT: "ValidationException",
-    grpc.StatusCode.NOT_FOUND: "ValidationException",
-    grpc.StatusCode.FAILED_PRECONDITION: "ValidationException",
-    grpc.StatusCode.UNAUTHENTICATED: "UnrecognizedClientException",
-    grpc.StatusCode.PERMISSION_DENIED: "AccessDeniedException",
-    grpc.StatusCode.RESOURCE_EXHAUSTED: "ThrottlingException",
-    grpc.StatusCode.UNIMPLEMENTED: "UnknownOperationException",
-    # The core is unreachable or overloaded: retryable, as boto3 treats 503.
-    grpc.StatusCode.UNAVAILABLE: "ServiceUnavailable",
-    grpc.StatusCode.DEADLINE_EXCEEDED: "ServiceUnavailable",
-}
+    code = code_for(reason, status_code(status.code))
+    return ServiceError(code, status.message, violations=violations)
 
 
 def status_of(error: grpc.RpcError) -> status_pb2.Status:
@@ -77,15 +62,18 @@ def status_of(error: grpc.RpcError) -> status_pb2.Status:
     call = cast(grpc.Call, error)
     for key, value in call.trailing_metadata() or ():
         if key == STATUS_DETAILS_KEY and isinstance(value, bytes):
-            return status_pb2.Status.FromString(value)
+            try:
+                return status_pb2.Status.FromString(value)
+            except DecodeError:
+                break  # a peer's garbage: fall back to the plain code
     return status_pb2.Status(code=call.code().value[0], message=call.details() or "")
 
 
-def _status_code(value: int) -> grpc.StatusCode:
-    for code in grpc.StatusCode:
-        if code.value[0] == value:
-            return code
-    return grpc.StatusCode.UNKNOWN
+_BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
+
+
+def status_code(value: int) -> grpc.StatusCode:
+    return _BY_NUMBER.get(value, grpc.StatusCode.UNKNOWN)
 
 
 def _pack(message: error_details_pb2.ErrorInfo | error_details_pb2.BadRequest) -> any_pb2.Any:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from nbpresign.server.api.context import CallContext
 from nbpresign.server.auth.authenticator import Authenticator
 from nbpresign.server.auth.sigv4 import SignedRequest
-from nbpresign.server.context import CallContext
 from nbpresign.v1 import gateway_pb2 as pb
 
 

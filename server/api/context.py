@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from nbpresign.common.defaults import REQUEST_ID_HEADER
 from nbpresign.server.iam.identities import Principal
 
-REQUEST_ID_HEADER = "x-amzn-RequestId"  # AWS's spelling; gRPC metadata wants it lower-case
+__all__ = ["REQUEST_ID_HEADER", "CallContext", "new_request_id"]
 
 
 def new_request_id() -> str:

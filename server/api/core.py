@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
 from google.protobuf.message import Message
 
-from nbpresign.server import constraints
-from nbpresign.server.context import CallContext
-from nbpresign.server.methods import Method
+from nbpresign.server.api import constraints
+from nbpresign.server.api.context import CallContext
+from nbpresign.server.api.methods import Method
 
 Handler = Callable[[Message, CallContext], Awaitable[Message]]
 Interceptor = Callable[[Method, Message, CallContext, Handler], Awaitable[Message]]

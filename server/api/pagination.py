@@ -11,7 +11,7 @@ import base64
 import binascii
 import json
 
-from nbpresign.server.errors import validation_error
+from nbpresign.common import errors
 from nbpresign.server.storage import Cursor
 
 
@@ -25,7 +25,7 @@ def decode(token: str, sort: str) -> Cursor:
         padded = token + "=" * (-len(token) % 4)
         token_sort, value, key = json.loads(base64.urlsafe_b64decode(padded))
     except (ValueError, TypeError, binascii.Error) as exc:
-        raise validation_error("Invalid pagination token") from exc
+        raise errors.VALIDATION("Invalid pagination token") from exc
     if token_sort != sort or not isinstance(key, str) or not isinstance(value, str | int | float):
-        raise validation_error("Invalid pagination token: it belongs to a different query")
+        raise errors.VALIDATION("Invalid pagination token: it belongs to a different query")
     return Cursor(sort_value=value, key=key)

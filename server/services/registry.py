@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from grpc import StatusCode
 
-from nbpresign.server import pagination
-from nbpresign.server.clock import Clock
-from nbpresign.server.context import CallContext
-from nbpresign.server.errors import record_not_found, validation_error
-from nbpresign.server.instances import FAILED, IN_SERVICE, STOPPED, NotebookInstance
-from nbpresign.server.site import Site
+from nbpresign.common import errors
+from nbpresign.common.errors import ServiceError
+from nbpresign.server.api import pagination
+from nbpresign.server.api.clock import Clock
+from nbpresign.server.api.context import CallContext
+from nbpresign.server.api.timestamps import timestamp
+from nbpresign.server.notebooks.instance import FAILED, IN_SERVICE, STOPPED, NotebookInstance
+from nbpresign.server.notebooks.site import Site
 from nbpresign.server.storage import Cursor, DuplicateInstance, InstanceQuery, Storage
 from nbpresign.server.storage.base import SortColumn
-from nbpresign.server.timestamps import timestamp
 from nbpresign.v1 import notebook_instances_pb2 as pb
 
 DEFAULT_PAGE_SIZE = 100
@@ -27,10 +28,19 @@ SORT_COLUMNS: dict[str, SortColumn] = {
     "Status": "status",
 }
 
-# Which statuses each transition starts from, as in SageMaker.
-START_FROM = (STOPPED, FAILED)
-STOP_FROM = (IN_SERVICE,)
-DELETE_FROM = (STOPPED, FAILED)
+
+@dataclass(frozen=True)
+class Transition:
+    """A status change, as SageMaker words a refusal of it:
+    Status (InService) not in ([Stopped, Failed]). Unable to transition to (Deleting) ..."""
+
+    allowed_from: tuple[str, ...]
+    passing_through: str  # SageMaker's intermediate status, named in the refusal
+
+
+START = Transition((STOPPED, FAILED), "Pending")
+STOP = Transition((IN_SERVICE,), "Stopping")
+DELETE = Transition((STOPPED, FAILED), "Deleting")
 
 
 Revoke = Callable[[str], Awaitable[None]]
@@ -65,9 +75,8 @@ class NotebookInstanceService:
         try:
             await self._storage.add_instance(instance)
         except DuplicateInstance:
-            raise validation_error(
-                f"Cannot create a duplicate Notebook Instance ({arn})",
-                status=StatusCode.ALREADY_EXISTS,
+            raise errors.DUPLICATE_INSTANCE(
+                f"Cannot create a duplicate Notebook Instance ({arn})"
             ) from None
         return pb.RegisterNotebookInstanceResponse(notebook_instance_arn=arn)
 
@@ -116,13 +125,13 @@ class NotebookInstanceService:
     async def StartNotebookInstance(
         self, request: pb.StartNotebookInstanceRequest, ctx: CallContext
     ) -> pb.StartNotebookInstanceResponse:
-        await self._transition(request.notebook_instance_name, START_FROM, IN_SERVICE)
+        await self._transition(request.notebook_instance_name, START, IN_SERVICE)
         return pb.StartNotebookInstanceResponse()
 
     async def StopNotebookInstance(
         self, request: pb.StopNotebookInstanceRequest, ctx: CallContext
     ) -> pb.StopNotebookInstanceResponse:
-        key = await self._transition(request.notebook_instance_name, STOP_FROM, STOPPED)
+        key = await self._transition(request.notebook_instance_name, STOP, STOPPED)
         await self._on_revoke(key)  # open sessions and WebSockets end at once
         return pb.StopNotebookInstanceResponse()
 
@@ -130,32 +139,33 @@ class NotebookInstanceService:
         self, request: pb.DeleteNotebookInstanceRequest, ctx: CallContext
     ) -> pb.DeleteNotebookInstanceResponse:
         instance = await self._get(request.notebook_instance_name)
-        if not await self._storage.delete_instance(instance.key, allowed_from=DELETE_FROM):
-            raise await self._wrong_status(instance.key, DELETE_FROM)
+        if not await self._storage.delete_instance(instance.key, allowed_from=DELETE.allowed_from):
+            raise await self._wrong_status(instance.key, DELETE)
         await self._on_revoke(instance.key)
         return pb.DeleteNotebookInstanceResponse()
 
     async def _get(self, name: str) -> NotebookInstance:
         instance = await self._storage.get_instance(name.lower())
         if instance is None:
-            raise record_not_found()
+            raise errors.RECORD_NOT_FOUND("RecordNotFound")
         return instance
 
-    async def _transition(self, name: str, allowed_from: Collection[str], to: str) -> str:
+    async def _transition(self, name: str, transition: Transition, to: str) -> str:
         instance = await self._get(name)
         changed = await self._storage.change_status(
-            instance.key, allowed_from=allowed_from, to=to, now=self._clock()
+            instance.key, allowed_from=transition.allowed_from, to=to, now=self._clock()
         )
         if not changed:
-            raise await self._wrong_status(instance.key, allowed_from)
+            raise await self._wrong_status(instance.key, transition)
         return instance.key
 
-    async def _wrong_status(self, key: str, allowed_from: Collection[str]) -> Exception:
+    async def _wrong_status(self, key: str, transition: Transition) -> ServiceError:
         # Re-read: the status may have changed since the caller's first look.
         current = await self._get(key)
-        return validation_error(
-            f"Status ({current.status}) not in ([{', '.join(allowed_from)}])",
-            status=StatusCode.FAILED_PRECONDITION,
+        return errors.WRONG_STATUS(
+            f"Status ({current.status}) not in ([{', '.join(transition.allowed_from)}]). "
+            f"Unable to transition to ({transition.passing_through}) "
+            f"for Notebook Instance ({self._site.arn(current.name)})"
         )
 
     def _summary(self, instance: NotebookInstance) -> pb.NotebookInstanceSummary:

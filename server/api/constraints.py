@@ -14,7 +14,8 @@ from functools import cache
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from nbpresign.server.errors import FieldViolation, validation_error
+from nbpresign.common import errors
+from nbpresign.common.errors import FieldViolation
 from nbpresign.v1 import constraints_pb2
 
 Constraints = constraints_pb2.FieldConstraints
@@ -94,4 +95,4 @@ def check(message: Message) -> None:
         return
     noun = "error" if len(found) == 1 else "errors"
     text = "; ".join(v.description for v in found)
-    raise validation_error(f"{len(found)} validation {noun} detected: {text}", violations=found)
+    raise errors.VALIDATION(f"{len(found)} validation {noun} detected: {text}", violations=found)

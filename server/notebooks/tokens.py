@@ -19,7 +19,7 @@ from typing import Any
 import jwt
 
 from nbpresign.server.iam.identities import Principal
-from nbpresign.server.signing_keys import KeyRing
+from nbpresign.server.notebooks.signing_keys import KeyRing
 
 ISSUER = "nbpresign"
 URL_LIFETIME_SECONDS = 300

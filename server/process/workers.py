@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from nbpresign.server import service
-from nbpresign.server.clock import system_clock
-from nbpresign.server.settings import Settings
+from nbpresign.server.api.clock import system_clock
+from nbpresign.server.process import service
+from nbpresign.server.process.settings import Settings
 from nbpresign.server.storage.opening import open_storage
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,9 @@
-"""Signs gRPC calls with SigV4 (botocore's signer), for nbpresign.client and the gateway."""
+"""Signs gRPC calls with SigV4 (botocore's signer), for nbpresign.client and the gateway.
+
+A gRPC call is signed over a fixed canonical request: POST <method path>, no query,
+host: grpc.nbpresign, x-amz-date, any x-nbpresign-* metadata, and the serialized request
+message as the payload; scope DATE/REGION/sagemaker/aws4_request.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from nbpresign.server.auth.sigv4 import GRPC_HOST, SERVICE
+SERVICE = "sagemaker"  # the signing name, as in the SageMaker service model
+GRPC_HOST = "grpc.nbpresign"  # the host every gRPC call is signed for
 
 
 def sign_grpc_call(

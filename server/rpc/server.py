@@ -21,11 +21,12 @@ from grpc_health.v1._async import HealthServicer  # public as health.aio; the st
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
-from nbpresign.server.context import REQUEST_ID_HEADER, CallContext, new_request_id
-from nbpresign.server.core import Core
-from nbpresign.server.errors import ServiceError, internal_failure
-from nbpresign.server.methods import Method
-from nbpresign.server.rpc_status import to_rpc_status
+from nbpresign.common import errors
+from nbpresign.common.errors import ServiceError, internal_failure
+from nbpresign.common.rpc_status import to_rpc_status
+from nbpresign.server.api.context import REQUEST_ID_HEADER, CallContext, new_request_id
+from nbpresign.server.api.core import Core
+from nbpresign.server.api.methods import Method
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +41,7 @@ def _decode(method: Method, body: bytes) -> Message:
     try:
         return method.input_type.FromString(body)
     except DecodeError:
-        raise ServiceError(
-            "SerializationException", "The request message could not be decoded."
-        ) from None
+        raise errors.SERIALIZATION("The request message could not be decoded.") from None
 
 
 def _handler(core: Core, method: Method, authenticate: CallAuthenticator) -> GrpcHandler:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from grpc import StatusCode
-
-from nbpresign.server import tokens
-from nbpresign.server.clock import Clock
-from nbpresign.server.context import CallContext
-from nbpresign.server.errors import record_not_found, validation_error
-from nbpresign.server.instances import IN_SERVICE
-from nbpresign.server.signing_keys import KeyRing
-from nbpresign.server.site import Site
+from nbpresign.common import errors
+from nbpresign.server.api.clock import Clock
+from nbpresign.server.api.context import CallContext
+from nbpresign.server.notebooks import tokens
+from nbpresign.server.notebooks.instance import IN_SERVICE
+from nbpresign.server.notebooks.signing_keys import KeyRing
+from nbpresign.server.notebooks.site import Site
 from nbpresign.server.storage import Storage
 from nbpresign.v1 import presign_pb2 as pb
 
@@ -33,12 +31,11 @@ class PresignService:
     ) -> pb.CreatePresignedNotebookInstanceUrlResponse:
         instance = await self._storage.get_instance(request.notebook_instance_name.lower())
         if instance is None:
-            raise record_not_found()
+            raise errors.RECORD_NOT_FOUND("RecordNotFound")
         if instance.status != IN_SERVICE:
-            raise validation_error(
+            raise errors.WRONG_STATUS(
                 f"Notebook Instance {self._site.arn(instance.name)} is in status "
-                f"{instance.status}; a presigned URL needs status {IN_SERVICE}.",
-                status=StatusCode.FAILED_PRECONDITION,
+                f"{instance.status}; a presigned URL needs status {IN_SERVICE}."
             )
         session_seconds = (
             request.session_expiration_duration_in_seconds

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nbpresign.common.defaults import (
+    DEFAULT_ACCOUNT_ID,
+    DEFAULT_GRPC_PORT,
+    DEFAULT_HOST,
+    DEFAULT_HTTP_PORT,
+    DEFAULT_REGION,
+    default_data_dir,
+)
 from nbpresign.server.gateway.app import DEFAULT_MAX_BODY_BYTES
-from nbpresign.server.urls import DEFAULT_URL_TEMPLATE
-
-DEFAULT_HOST = "127.0.0.1"  # loopback: nothing is exposed until asked for
-DEFAULT_GRPC_PORT = 50051
-DEFAULT_HTTP_PORT = 8080
-DEFAULT_REGION = "us-east-1"
-DEFAULT_ACCOUNT_ID = "000000000000"
-
-
-def default_data_dir() -> Path:
-    """$NBPRESIGN_DATA_DIR, else $XDG_DATA_HOME/nbpresign, else ~/.local/share/nbpresign."""
-    explicit = os.environ.get("NBPRESIGN_DATA_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "nbpresign"
+from nbpresign.server.notebooks.urls import DEFAULT_URL_TEMPLATE
 
 
 @dataclass(frozen=True)

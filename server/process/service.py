@@ -17,32 +17,35 @@ from aiohttp.typedefs import Middleware
 from botocore.credentials import Credentials
 from cryptography.fernet import Fernet
 
-from nbpresign.server import demo, events, grpc_server
+from nbpresign.common.defaults import CREDENTIALS_FILE
+from nbpresign.server.api.authorization import Authorizer, authorize_with
+from nbpresign.server.api.clock import Clock, system_clock
+from nbpresign.server.api.context import CallContext
+from nbpresign.server.api.core import Core, handler_table, validate_constraints
+from nbpresign.server.api.methods import GATEWAY_METHODS, METHODS, method_named
 from nbpresign.server.auth.authenticator import Authenticator
-from nbpresign.server.auth.gateway_service import GatewayService
 from nbpresign.server.auth.grpc_auth import GrpcCallAuthenticator
-from nbpresign.server.authorization import Authorizer, authorize_with
-from nbpresign.server.clock import Clock, system_clock
-from nbpresign.server.context import CallContext
-from nbpresign.server.core import Core, handler_table, validate_constraints
+from nbpresign.server.auth.source_ip import parse_networks
 from nbpresign.server.gateway.app import build_app
 from nbpresign.server.gateway.router import build_routes
 from nbpresign.server.gateway.transport import GrpcTransport, InProcessTransport, Transport
 from nbpresign.server.iam import bootstrap
 from nbpresign.server.iam.identities import Principal, user_arn
 from nbpresign.server.iam.sealing import MASTER_KEY_ENV, SecretBox, load_or_create_master_key
-from nbpresign.server.iam.service import IamService
-from nbpresign.server.methods import GATEWAY_METHODS, METHODS, method_named
-from nbpresign.server.presign import PresignService
+from nbpresign.server.notebooks import events
+from nbpresign.server.notebooks.signing_keys import KeyStore
+from nbpresign.server.notebooks.site import Site
+from nbpresign.server.notebooks.urls import UrlTemplate
+from nbpresign.server.process import demo
+from nbpresign.server.process.settings import Settings
 from nbpresign.server.proxy.app import NotebookProxy
-from nbpresign.server.registry import NotebookInstanceService
-from nbpresign.server.settings import Settings
-from nbpresign.server.signing_keys import KeyStore
-from nbpresign.server.site import Site
-from nbpresign.server.source_ip import parse_networks
+from nbpresign.server.rpc import server as grpc_server
+from nbpresign.server.services.gateway import GatewayService
+from nbpresign.server.services.iam import IamService
+from nbpresign.server.services.presign import PresignService
+from nbpresign.server.services.registry import NotebookInstanceService
 from nbpresign.server.storage import Storage
 from nbpresign.server.storage.opening import open_storage
-from nbpresign.server.urls import UrlTemplate
 from nbpresign.v1 import presign_pb2
 
 log = logging.getLogger(__name__)
@@ -120,9 +123,7 @@ async def prepare(settings: Settings, storage: Storage, clock: Clock) -> tuple[S
     keys = KeyStore(storage, box)
     await keys.ensure(clock())
     if await bootstrap.ensure_admin(storage, box, settings.data_dir, clock):
-        log.info(
-            "created user admin; its key is in %s", settings.data_dir / bootstrap.CREDENTIALS_FILE
-        )
+        log.info("created user admin; its key is in %s", settings.data_dir / CREDENTIALS_FILE)
     return box, keys
 
 

@@ -12,16 +12,16 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from google.protobuf.message import Message
-from grpc import StatusCode
 
-from nbpresign.server.clock import Clock
-from nbpresign.server.context import CallContext
-from nbpresign.server.core import Handler, Interceptor
-from nbpresign.server.errors import ServiceError
+from nbpresign.common import errors
+from nbpresign.common.errors import ServiceError
+from nbpresign.server.api.clock import Clock
+from nbpresign.server.api.context import CallContext
+from nbpresign.server.api.core import Handler, Interceptor
+from nbpresign.server.api.methods import Method
 from nbpresign.server.iam.identities import Principal, user_arn
 from nbpresign.server.iam.policy import Decision, Policy, evaluate, parse
-from nbpresign.server.methods import Method
-from nbpresign.server.site import Site
+from nbpresign.server.notebooks.site import Site
 from nbpresign.server.storage import Storage
 from nbpresign.v1 import authz_pb2
 
@@ -40,11 +40,9 @@ def access_denied(
         if decision is Decision.EXPLICIT_DENY
         else f"because no identity-based policy allows the {action} action"
     )
-    return ServiceError(
-        "AccessDeniedException",
+    return errors.ACCESS_DENIED(
         f"User: {principal.arn} is not authorized to perform: {action} "
-        f"on resource: {resource} {because}",
-        status=StatusCode.PERMISSION_DENIED,
+        f"on resource: {resource} {because}"
     )
 
 
@@ -95,11 +93,7 @@ def authorize_with(authorizer: Authorizer, site: Site) -> Interceptor:
         method: Method, request: Message, ctx: CallContext, proceed: Handler
     ) -> Message:
         if ctx.principal is None:
-            raise ServiceError(
-                "MissingAuthenticationToken",
-                "Missing Authentication Token",
-                status=StatusCode.UNAUTHENTICATED,
-            )
+            raise errors.MISSING_AUTHENTICATION("Missing Authentication Token")
         await authorizer.check(
             ctx.principal, method.action, resource_arn(site, method, request), ctx
         )

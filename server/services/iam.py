@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from grpc import StatusCode
-
-from nbpresign.server.clock import Clock
-from nbpresign.server.context import CallContext
-from nbpresign.server.errors import ServiceError
+from nbpresign.common import errors
+from nbpresign.common.errors import ServiceError
+from nbpresign.server.api.clock import Clock
+from nbpresign.server.api.context import CallContext
+from nbpresign.server.api.timestamps import timestamp
 from nbpresign.server.iam import policy
 from nbpresign.server.iam.identities import (
     ACTIVE,
@@ -20,7 +20,6 @@ from nbpresign.server.iam.identities import (
 )
 from nbpresign.server.iam.sealing import SecretBox
 from nbpresign.server.storage import DuplicateUser, Storage
-from nbpresign.server.timestamps import timestamp
 from nbpresign.v1 import iam_pb2 as pb
 
 MAX_KEYS_PER_USER = 2  # as in IAM: room to rotate, no more
@@ -35,7 +34,7 @@ async def default_on_principal_change(user_name: str) -> None:
 
 
 def no_such_entity(message: str) -> ServiceError:
-    return ServiceError("NoSuchEntity", message, status=StatusCode.NOT_FOUND)
+    return errors.NO_SUCH_ENTITY(message)
 
 
 class IamService:
@@ -74,10 +73,8 @@ class IamService:
         try:
             await self._storage.add_user(user)
         except DuplicateUser:
-            raise ServiceError(
-                "EntityAlreadyExists",
-                f"User with name {user.name} already exists.",
-                status=StatusCode.ALREADY_EXISTS,
+            raise errors.ENTITY_ALREADY_EXISTS(
+                f"User with name {user.name} already exists."
             ) from None
         return pb.CreateUserResponse(user=self._user(user))
 
@@ -99,10 +96,8 @@ class IamService:
     ) -> pb.CreateAccessKeyResponse:
         await self._existing(request.user_name)
         if len(await self._storage.list_access_keys(request.user_name)) >= MAX_KEYS_PER_USER:
-            raise ServiceError(
-                "LimitExceeded",
-                f"Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS_PER_USER}",
-                status=StatusCode.RESOURCE_EXHAUSTED,
+            raise errors.LIMIT_EXCEEDED(
+                f"Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS_PER_USER}"
             )
         secret = new_secret_access_key()
         key = AccessKey(
@@ -143,9 +138,7 @@ class IamService:
         try:
             policy.parse(request.policy_document)
         except policy.PolicyError as exc:
-            raise ServiceError(
-                "MalformedPolicyDocument", f"Syntax errors in policy. {exc}"
-            ) from None
+            raise errors.MALFORMED_POLICY(f"Syntax errors in policy. {exc}") from None
         await self._storage.put_user_policy(
             request.user_name, request.policy_name, request.policy_document
         )

@@ -13,8 +13,14 @@ from dataclasses import dataclass
 import jwt
 
 from nbpresign.server.iam.identities import Principal
-from nbpresign.server.signing_keys import KeyRing
-from nbpresign.server.tokens import ALGORITHM, ISSUER, InvalidToken, UrlGrant, verified_claims
+from nbpresign.server.notebooks.signing_keys import KeyRing
+from nbpresign.server.notebooks.tokens import (
+    ALGORITHM,
+    ISSUER,
+    InvalidToken,
+    UrlGrant,
+    verified_claims,
+)
 
 COOKIE_NAME = "nbpresign-session"
 SESSION_USE = "session"

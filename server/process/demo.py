@@ -21,7 +21,7 @@ from pathlib import Path
 
 import aiohttp
 
-from nbpresign.server.instances import IN_SERVICE, NotebookInstance
+from nbpresign.server.notebooks.instance import IN_SERVICE, NotebookInstance
 from nbpresign.server.storage import DuplicateInstance, Storage
 
 DEMO_NAME = "demo"

@@ -1,0 +1,1 @@
+"""The transport-neutral API: the core's dispatch, validation, authorization and errors."""

@@ -1,0 +1,1 @@
+"""Process assembly: settings, building the parts, running them, workers, the demo."""

@@ -1,0 +1,1 @@
+"""The RPC implementations: presign, the registry, identities, gateway authentication."""
