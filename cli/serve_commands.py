@@ -15,7 +15,7 @@ from nbpresign.common import defaults
 from nbpresign.server.api.clock import system_clock
 from nbpresign.server.notebooks import signing_keys
 from nbpresign.server.notebooks.urls import DEFAULT_URL_TEMPLATE, TemplateError
-from nbpresign.server.process import service, settings, workers
+from nbpresign.server.process import assembly, service, settings, workers
 from nbpresign.server.storage.opening import open_storage
 
 Subparsers = Any  # argparse's _SubParsersAction is private
@@ -160,7 +160,7 @@ def _rotate(args: argparse.Namespace) -> int:
     async def rotate() -> str:
         storage = await open_storage(options.db, options.data_dir)
         try:
-            box, _ = await service.prepare(options, storage, system_clock)
+            box, _ = await assembly.prepare(options, storage, system_clock)
             return await signing_keys.add_key(storage, box, system_clock())
         finally:
             await storage.close()

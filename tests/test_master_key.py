@@ -9,7 +9,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from nbpresign.server.iam.sealing import MASTER_KEY_ENV, SecretBox
-from nbpresign.server.process.service import master_key
+from nbpresign.server.process.assembly import master_key
 from nbpresign.server.process.settings import Settings
 from nbpresign.server.storage.opening import open_storage
 

@@ -19,7 +19,8 @@ from nbpresign.server.api.clock import Clock
 from nbpresign.server.api.context import CallContext
 from nbpresign.server.api.core import Handler, Interceptor
 from nbpresign.server.api.methods import Method
-from nbpresign.server.iam.identities import Principal, user_arn
+from nbpresign.server.auth.sigv4 import INVALID_TOKEN
+from nbpresign.server.iam.identities import ACTIVE, Principal, user_arn
 from nbpresign.server.iam.policy import Decision, Policy, evaluate, parse
 from nbpresign.server.notebooks.site import Site
 from nbpresign.server.storage import Storage
@@ -66,6 +67,14 @@ class Authorizer:
             "aws:securetransport": "true" if secure else "false",
         }
         return evaluate((_parsed(d) for _, d in documents), action, resource, context)
+
+    async def check_key(self, principal: Principal) -> None:
+        """The access key that signed for `principal` still stands: it exists, is active
+        and is that user's. Authentication proves it for a call it just verified; a URL
+        or session, which carries the principal for hours, asks again each time."""
+        key = await self._storage.get_access_key(principal.access_key_id)
+        if key is None or key.status != ACTIVE or key.user_name != principal.user_name:
+            raise errors.UNRECOGNIZED_CLIENT(INVALID_TOKEN)
 
     async def check(
         self, principal: Principal, action: str, resource: str, ctx: CallContext

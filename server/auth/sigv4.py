@@ -35,6 +35,7 @@ SIGNATURE_MISMATCH = (
     "Check your AWS Secret Access Key and signing method. "
     "Consult the service documentation for details."
 )
+
 INVALID_TOKEN = "The security token included in the request is invalid."  # noqa: S105 - a message
 
 _PART = re.compile(r"\s*(Credential|SignedHeaders|Signature)=([^,\s]*)\s*")

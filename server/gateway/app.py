@@ -1,11 +1,11 @@
-"""The aiohttp application: POST / with X-Amz-Target, AWS JSON in and out.
+"""The API host's handler: POST / with X-Amz-Target, AWS JSON in and out.
 
 Each request: its size is checked from the headers, its body read, its SigV4 signature
 verified (through the transport), then it is routed, parsed and passed to the core with
 the caller and the caller's address (behind trusted proxies, the client they name).
 
-Every response carries x-amzn-RequestId; every failure, aiohttp's own refusals and
-unexpected exceptions included, leaves as an AWS JSON error through one error handler.
+Every response carries x-amzn-RequestId; every failure, unexpected exceptions included,
+leaves as an AWS JSON error through one error handler.
 """
 
 from __future__ import annotations
@@ -14,29 +14,26 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from aiohttp import web
-from aiohttp.typedefs import Middleware
 
+from nbpresign.common import errors
+from nbpresign.common.defaults import REQUEST_ID_HEADER
 from nbpresign.common.errors import ServiceError, internal_failure
-from nbpresign.server.api.context import REQUEST_ID_HEADER, CallContext, new_request_id
+from nbpresign.server.api.context import CallContext, new_request_id
 from nbpresign.server.api.methods import Method
 from nbpresign.server.auth.sigv4 import SignedRequest, sha256_hex
 from nbpresign.server.auth.source_ip import Network, http_caller
 from nbpresign.server.gateway import marshal, router
-from nbpresign.server.gateway.errors import (
-    ErrorHandler,
-    default_error_handler,
-    from_http_exception,
-)
+from nbpresign.server.gateway.errors import ErrorHandler, default_error_handler
 from nbpresign.server.gateway.transport import Transport
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024  # the largest real request is a few hundred bytes
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 
 
-def signed_request(request: web.Request, body: bytes) -> SignedRequest:
+def signed_request(request: web.BaseRequest, body: bytes) -> SignedRequest:
     """What a SigV4 signature of this request covers."""
     headers: dict[str, list[str]] = {}
     for name, value in request.headers.items():
@@ -51,37 +48,21 @@ def signed_request(request: web.Request, body: bytes) -> SignedRequest:
     )
 
 
-def build_app(
+def build_api(
     routes: Mapping[str, Method],
     transport: Transport,
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     error_handler: ErrorHandler = default_error_handler,
-    before: Sequence[Middleware] = (),
     trusted_proxies: Sequence[Network] = (),
-) -> web.Application:
-    """`before`: middlewares that see each request first (the notebook proxy takes its hosts)."""
+) -> Handler:
+    """The handler for every request to the API host."""
 
-    @web.middleware
-    async def aws_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-        request_id = new_request_id()
-        try:
-            response = await handler(request)
-        except ServiceError as error:
-            return error_handler(error, request_id)
-        except web.HTTPException as exc:
-            return error_handler(from_http_exception(exc), request_id)
-        except Exception:
-            log.exception("request %s failed", request_id)
-            return error_handler(internal_failure(), request_id)
-        response.headers[REQUEST_ID_HEADER] = request_id
-        return response
-
-    async def api(request: web.Request) -> web.Response:
+    async def api(request: web.BaseRequest) -> web.Response:
+        if request.method != "POST" or request.path != "/":
+            raise errors.UNKNOWN_OPERATION("Requests go to POST / with an X-Amz-Target.")
         if request.content_length is not None and request.content_length > max_body_bytes:
-            raise from_http_exception(
-                web.HTTPRequestEntityTooLarge(max_body_bytes, request.content_length)
-            )
+            raise errors.REQUEST_TOO_LARGE("The request body is too large.")
         body = await request.read()
         principal = await transport.authenticate(signed_request(request, body))
         method = router.resolve(routes, request.headers.get("X-Amz-Target"))
@@ -97,6 +78,20 @@ def build_app(
         result = await transport.call(method, message, ctx)
         return web.Response(body=marshal.render(result), content_type=marshal.CONTENT_TYPE)
 
-    app = web.Application(middlewares=[*before, aws_errors], client_max_size=max_body_bytes)
-    app.router.add_post("/", api)
-    return app
+    async def handle(request: web.BaseRequest) -> web.StreamResponse:
+        request_id = new_request_id()
+        try:
+            response = await api(request)
+        except ServiceError as error:
+            return error_handler(error, request_id)
+        except web.HTTPRequestEntityTooLarge:  # the body outgrew client_max_size as it came
+            return error_handler(
+                errors.REQUEST_TOO_LARGE("The request body is too large."), request_id
+            )
+        except Exception:
+            log.exception("request %s failed", request_id)
+            return error_handler(internal_failure(), request_id)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        return response
+
+    return handle

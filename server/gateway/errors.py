@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from nbpresign.common import errors
 from nbpresign.common.defaults import REQUEST_ID_HEADER
 from nbpresign.common.errors import ServiceError
 from nbpresign.server.gateway.marshal import CONTENT_TYPE
@@ -25,27 +24,3 @@ def default_error_handler(error: ServiceError, request_id: str) -> web.Response:
         content_type=CONTENT_TYPE,
         headers={REQUEST_ID_HEADER: request_id, "X-Amzn-ErrorType": error.code.aws},
     )
-
-
-def _wrong_route() -> ServiceError:
-    return errors.UNKNOWN_OPERATION("Requests go to POST / with an X-Amz-Target.")
-
-
-def _too_large() -> ServiceError:
-    return errors.REQUEST_TOO_LARGE("The request body is too large.")
-
-
-# aiohttp's own refusals (raised before our handler runs) -> the AWS error they mean,
-# built fresh each time.
-HTTP_EXCEPTIONS: dict[int, Callable[[], ServiceError]] = {
-    404: _wrong_route,
-    405: _wrong_route,
-    413: _too_large,
-}
-
-
-def from_http_exception(exc: web.HTTPException) -> ServiceError:
-    make = HTTP_EXCEPTIONS.get(exc.status)
-    if make is not None:
-        return make()
-    return errors.SERIALIZATION(exc.reason or "Bad request.")

@@ -1,49 +1,36 @@
-"""Assembles and runs the service: storage, core, gRPC server, gateway and notebook proxy."""
+"""Runs the service: storage, the parts, the gRPC and HTTP listeners, until told to stop."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import os
 import signal
-import socket
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import grpc
-from aiohttp import web
-from aiohttp.typedefs import Middleware
 from botocore.credentials import Credentials
-from cryptography.fernet import Fernet
 
-from nbpresign.common.defaults import CREDENTIALS_FILE
-from nbpresign.server.api.authorization import Authorizer, authorize_with
 from nbpresign.server.api.clock import Clock, system_clock
 from nbpresign.server.api.context import CallContext
-from nbpresign.server.api.core import Core, handler_table, validate_constraints
-from nbpresign.server.api.methods import GATEWAY_METHODS, METHODS, method_named
-from nbpresign.server.auth.authenticator import Authenticator
-from nbpresign.server.auth.grpc_auth import GrpcCallAuthenticator
-from nbpresign.server.auth.source_ip import parse_networks
-from nbpresign.server.gateway.app import build_app
-from nbpresign.server.gateway.router import build_routes
-from nbpresign.server.gateway.transport import GrpcTransport, InProcessTransport, Transport
+from nbpresign.server.api.core import Core
+from nbpresign.server.api.methods import method_named
+from nbpresign.server.gateway.transport import GrpcTransport, InProcessTransport
 from nbpresign.server.iam import bootstrap
 from nbpresign.server.iam.identities import Principal, user_arn
-from nbpresign.server.iam.sealing import MASTER_KEY_ENV, SecretBox, load_or_create_master_key
-from nbpresign.server.notebooks import events
-from nbpresign.server.notebooks.signing_keys import KeyStore
 from nbpresign.server.notebooks.site import Site
 from nbpresign.server.notebooks.urls import UrlTemplate
 from nbpresign.server.process import demo
+from nbpresign.server.process.assembly import api_handler, build_parts, front, prepare
+from nbpresign.server.process.listeners import (
+    bind_http_socket,
+    bracket,
+    loopback_if_any,
+    running_grpc,
+    running_http,
+)
 from nbpresign.server.process.settings import Settings
-from nbpresign.server.proxy.app import NotebookProxy
-from nbpresign.server.rpc import server as grpc_server
-from nbpresign.server.services.gateway import GatewayService
-from nbpresign.server.services.iam import IamService
-from nbpresign.server.services.presign import PresignService
-from nbpresign.server.services.registry import NotebookInstanceService
 from nbpresign.server.storage import Storage
 from nbpresign.server.storage.opening import open_storage
 from nbpresign.v1 import presign_pb2
@@ -56,132 +43,6 @@ class Endpoints:
     grpc: str  # host:port
     http: str  # http://host:port/
     demo_url: str | None = None  # with --demo: an AuthorizedUrl for instance "demo"
-
-
-def bind_http_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
-    """Binds before anything is built, so port 0 is resolved for the URL template."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if reuse_port:  # --workers: every worker binds the same port
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    return sock
-
-
-@dataclass(frozen=True)
-class Parts:
-    """The service's pieces, built once from the settings."""
-
-    core: Core
-    authenticator: Authenticator
-    authorizer: Authorizer
-    proxy: NotebookProxy
-
-
-def build_parts(
-    storage: Storage,
-    site: Site,
-    keys: KeyStore,
-    box: SecretBox,
-    clock: Clock,
-    settings: Settings,
-) -> Parts:
-    authorizer = Authorizer(storage, clock)
-    authenticator = Authenticator(
-        storage, box, region=site.region, account_id=site.account_id, clock=clock
-    )
-    proxy = NotebookProxy(
-        storage,
-        site,
-        keys,
-        clock,
-        authorizer,
-        sign_in_url=settings.sign_in_url,
-        trusted_proxies=parse_networks(settings.trusted_proxies),
-    )
-    implementations = [
-        PresignService(storage, site, keys.ring, clock),
-        # Both changes reach every replica's proxy (events), this one's included.
-        NotebookInstanceService(storage, site, clock, on_revoke=events.instance_ended(storage)),
-        IamService(
-            storage, box, site.account_id, clock, on_principal_change=events.user_changed(storage)
-        ),
-        GatewayService(authenticator),
-    ]
-    core = Core(
-        handler_table(METHODS, implementations),
-        interceptors=[authorize_with(authorizer, site), validate_constraints],
-    )
-    storage.subscribe(proxy.on_event)
-    return Parts(core, authenticator, authorizer, proxy)
-
-
-async def prepare(settings: Settings, storage: Storage, clock: Clock) -> tuple[SecretBox, KeyStore]:
-    """What must exist before serving: the master key, a signing key, the admin user."""
-    box = SecretBox(await master_key(settings, storage))
-    keys = KeyStore(storage, box)
-    await keys.ensure(clock())
-    if await bootstrap.ensure_admin(storage, box, settings.data_dir, clock):
-        log.info("created user admin; its key is in %s", settings.data_dir / CREDENTIALS_FILE)
-    return box, keys
-
-
-async def master_key(settings: Settings, storage: Storage) -> bytes:
-    """NBPRESIGN_MASTER_KEY; else, for SQLite, DATA_DIR/master.key; else, for PostgreSQL,
-    a key kept in the database itself (replicas then need nothing but --db; set the
-    variable in production so that a copy of the database alone opens no secret)."""
-    explicit = os.environ.get(MASTER_KEY_ENV)
-    if explicit:
-        return explicit.encode()
-    if settings.db is None:
-        return load_or_create_master_key(settings.data_dir)
-    log.warning("%s is not set: sealing secrets with a key kept in the database", MASTER_KEY_ENV)
-    return await storage.shared_secret("master-key", Fernet.generate_key())
-
-
-@contextlib.asynccontextmanager
-async def running_http(
-    transport: Transport,
-    sock: socket.socket,
-    settings: Settings,
-    *,
-    before: Sequence[Middleware] = (),
-) -> AsyncIterator[None]:
-    app = build_app(
-        build_routes(GATEWAY_METHODS),
-        transport,
-        max_body_bytes=settings.max_body_bytes,
-        before=before,
-        trusted_proxies=parse_networks(settings.trusted_proxies),
-    )
-    # No access log: a presigned URL's token must never reach a log file.
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.SockSite(runner, sock).start()
-    try:
-        yield
-    finally:
-        await runner.cleanup()
-
-
-@contextlib.asynccontextmanager
-async def running_grpc(
-    parts: Parts, host: str, port: int, account_id: str, *, reuse_port: bool = False
-) -> AsyncIterator[int]:
-    authenticate = GrpcCallAuthenticator(
-        parts.authenticator, parts.authorizer, account_id=account_id
-    )
-    server, health = grpc_server.build_server(
-        parts.core, METHODS, authenticate=authenticate, reuse_port=reuse_port
-    )
-    bound = server.add_insecure_port(f"{bracket(host)}:{port}")
-    await server.start()
-    try:
-        await grpc_server.mark_serving(health, {m.service for m in METHODS})
-        yield bound
-    finally:
-        await server.stop(grace=5)
 
 
 async def run(
@@ -216,9 +77,9 @@ async def run(
                 reuse_port=settings.reuse_port,
             ) as grpc_port,
         ):
-            transport = InProcessTransport(parts.core, parts.authenticator)
+            api = api_handler(InProcessTransport(parts.core, parts.authenticator), settings)
             await stack.enter_async_context(
-                running_http(transport, sock, settings, before=[parts.proxy.middleware])
+                running_http(front(parts, site, api), sock, max_body_bytes=settings.max_body_bytes)
             )
             demo_url = None
             if settings.demo:
@@ -264,8 +125,8 @@ async def run_gateway(
     nbpresign:AuthenticateRequest)."""
     sock = bind_http_socket(settings.host, settings.http_port)
     channel = grpc.aio.insecure_channel(core_target)
-    transport = GrpcTransport(channel, credentials, settings.region)
-    async with channel, running_http(transport, sock, settings):
+    api = api_handler(GrpcTransport(channel, credentials, settings.region), settings)
+    async with channel, running_http(api, sock, max_body_bytes=settings.max_body_bytes):
         port = sock.getsockname()[1]
         on_ready(Endpoints(core_target, f"http://{bracket(settings.host)}:{port}/"))
         await _until_stopped(None)
@@ -279,12 +140,3 @@ async def _until_stopped(stop: asyncio.Event | None) -> None:
             loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("shutting down")
-
-
-def loopback_if_any(host: str) -> str:
-    """Where a local client should connect when the service listens on every address."""
-    return {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104 - compared, not bound
-
-
-def bracket(host: str) -> str:
-    return f"[{host}]" if ":" in host else host

@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 from nbpresign.server.api.clock import system_clock
-from nbpresign.server.process import service
+from nbpresign.server.process import assembly, listeners, service
 from nbpresign.server.process.settings import Settings
 from nbpresign.server.storage.opening import open_storage
 
@@ -44,7 +44,7 @@ async def _prepare(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     storage = await open_storage(settings.db, settings.data_dir)
     try:
-        await service.prepare(settings, storage, system_clock)
+        await assembly.prepare(settings, storage, system_clock)
     finally:
         await storage.close()
 
@@ -87,7 +87,7 @@ def run_workers(settings: Settings, *, on_ready: Callable[[service.Endpoints], N
             ready.get(timeout=0.2)
             started += 1
     if started == len(workers):
-        host = service.bracket(service.loopback_if_any(settings.host))
+        host = listeners.bracket(listeners.loopback_if_any(settings.host))
         on_ready(
             service.Endpoints(
                 f"{host}:{settings.grpc_port}", f"http://{host}:{settings.http_port}/"

@@ -1,36 +1,34 @@
-"""NotebookProxy: the aiohttp middleware that serves every notebook host.
+"""NotebookProxy: serves every request the front routes to a notebook host.
 
-A request whose Host (and path, in path-prefix mode) names a notebook, per the URL
-template, is the proxy's; anything else passes on to the AWS JSON gateway.
-
-    GET ...?authToken=T    redeem: verify T, use it up, set the session cookie, redirect
-    any other request      needs a live session for this notebook and an InService instance;
+    GET ...?authToken=T    redeem: verify T, admit, use it up, set the session cookie, redirect
+    any other request      needs a live session for this notebook and admission;
                            state-changing requests and WebSockets need the notebook's Origin;
                            then it is forwarded to the instance's Jupyter server
 
-At redemption and on every request after it, the policies of the principal who minted
-the URL are evaluated again for sagemaker:CreatePresignedNotebookInstanceUrl on the
-instance, with the browser's address as aws:SourceIp; the access key that signed the
-call must still exist. A change to the principal re-checks its open WebSockets.
+Admission (server.notebooks.admission) decides, the same way at redemption, on every
+request and at every re-check of an open WebSocket, whether the principal who minted the
+URL may still reach the notebook from the browser's address. A change to the principal
+re-checks its open WebSockets; a stopped or deleted instance closes its own at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
 
-from nbpresign.server.api.authorization import Authorizer
+from nbpresign.common import errors
+from nbpresign.common.errors import ErrorCode, ServiceError
 from nbpresign.server.api.clock import Clock
+from nbpresign.server.api.context import CallContext
 from nbpresign.server.auth.source_ip import Network, http_caller
-from nbpresign.server.iam.identities import ACTIVE, Principal
-from nbpresign.server.iam.policy import Decision
+from nbpresign.server.iam.identities import Principal
 from nbpresign.server.notebooks import events, sessions, tokens
-from nbpresign.server.notebooks.instance import IN_SERVICE, NotebookInstance
+from nbpresign.server.notebooks.admission import Admission
 from nbpresign.server.notebooks.signing_keys import KeyStore
 from nbpresign.server.notebooks.site import Site
 from nbpresign.server.notebooks.urls import NotebookAddress
@@ -43,11 +41,18 @@ from nbpresign.server.storage import Storage
 
 log = logging.getLogger(__name__)
 
-PRESIGN_ACTION = "sagemaker:CreatePresignedNotebookInstanceUrl"
 TOKEN_PARAMETER = "authToken"  # noqa: S105 - the query parameter's name, not a secret
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 RECHECK_SECONDS = 10.0
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Admission's refusals -> what the sign-in page tells the person (pages.SIGN_IN_REASONS).
+REFUSAL_REASONS: dict[ErrorCode, str] = {
+    errors.UNRECOGNIZED_CLIENT: "session",  # the key that minted the URL is gone
+    errors.MISSING_AUTHENTICATION: "session",
+    errors.ACCESS_DENIED: "denied",  # a policy, or an address range, refuses it now
+    errors.RECORD_NOT_FOUND: "unavailable",  # deleted
+    errors.WRONG_STATUS: "unavailable",  # stopped
+}
 
 
 class Refused(Exception):
@@ -71,19 +76,19 @@ def default_client() -> aiohttp.ClientSession:
 class NotebookProxy:
     def __init__(
         self,
-        storage: Storage,
         site: Site,
         keys: KeyStore,
         clock: Clock,
-        authorizer: Authorizer,
+        admission: Admission,
+        storage: Storage,
         *,
         sign_in_url: str | None = None,
         trusted_proxies: Sequence[Network] = (),
         client_factory: Callable[[], aiohttp.ClientSession] = default_client,
     ) -> None:
-        self._authorizer = authorizer
-        self._trusted = tuple(trusted_proxies)
+        self._admission = admission
         self._storage = storage
+        self._trusted = tuple(trusted_proxies)
         self._site = site
         self._keys = keys
         self._clock = clock
@@ -107,7 +112,7 @@ class NotebookProxy:
                 log.exception("re-checking open WebSockets failed")
 
     async def on_event(self, event: str) -> None:
-        """An event from any replica (server.events)."""
+        """An event from any replica (server.notebooks.events)."""
         if event.startswith(events.INSTANCE):
             await self.revoke(event[len(events.INSTANCE) :])
         elif event.startswith(events.USER):
@@ -131,31 +136,18 @@ class NotebookProxy:
     async def _recheck(self, relays: list[Relay]) -> None:
         for relay in relays:
             try:
-                await self._in_service(relay.instance_key)
-                await self._check_principal(
-                    relay.principal, relay.instance_key, relay.source_ip, relay.secure
-                )
-            except Refused:
-                relay.revoked.set()
+                await self._admission.admit(relay.ctx, relay.instance_key)
+            except ServiceError as error:
+                if error.code in REFUSAL_REASONS:
+                    relay.revoked.set()
+                else:
+                    raise
 
-    async def _check_principal(
-        self, principal: Principal, key: str, source_ip: str, secure: bool
-    ) -> None:
-        access_key = await self._storage.get_access_key(principal.access_key_id)
-        if (
-            access_key is None
-            or access_key.status != ACTIVE
-            or access_key.user_name != principal.user_name
-        ):
-            raise Refused("session")
-        decision = await self._authorizer.decide(
-            principal, PRESIGN_ACTION, self._site.arn(key), source_ip=source_ip, secure=secure
+    def _context(self, request: web.BaseRequest, principal: Principal) -> CallContext:
+        source_ip, secure = http_caller(
+            request.remote or "", request.headers, request.scheme, self._trusted
         )
-        if decision is not Decision.ALLOW:
-            raise Refused("denied")
-
-    def _caller(self, request: web.Request) -> tuple[str, bool]:
-        return http_caller(request.remote or "", request.headers, request.scheme, self._trusted)
+        return CallContext(source_ip=source_ip, principal=principal, secure_transport=secure)
 
     @property
     def client(self) -> aiohttp.ClientSession:
@@ -163,28 +155,32 @@ class NotebookProxy:
             self._client = self._client_factory()
         return self._client
 
-    @web.middleware
-    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path == pages.SIGN_IN_PATH:
-            return pages.sign_in(request.query.get("reason"))
-        address = self._site.urls.match(request.host, request.path)
-        if address is None:
-            return await handler(request)
+    async def serve(self, request: web.BaseRequest, address: NotebookAddress) -> web.StreamResponse:
+        """Every request to a notebook host; failures become pages here and only here."""
         try:
             return await self._serve(request, address)
         except Refused as refused:
             return self._refuse(request, refused.reason)
+        except ServiceError as error:
+            reason = REFUSAL_REASONS.get(error.code)
+            if reason is not None:
+                return self._refuse(request, reason)
+            if error.code.retryable:
+                return pages.unavailable()
+            log.error("notebook request for %s failed: %r", address.key, error)
+            return pages.internal_error()
         except Exception:
             log.exception("notebook request for %s failed", address.key)
             return pages.internal_error()
 
-    async def _serve(self, request: web.Request, address: NotebookAddress) -> web.StreamResponse:
+    async def _serve(
+        self, request: web.BaseRequest, address: NotebookAddress
+    ) -> web.StreamResponse:
         if TOKEN_PARAMETER in request.query:
             return await self._redeem(request, address)
         session = await self._session(request, address)
-        source_ip, secure = self._caller(request)
-        await self._check_principal(session.principal, address.key, source_ip, secure)
-        instance = await self._in_service(address.key)
+        ctx = self._context(request, session.principal)
+        instance = await self._admission.admit(ctx, address.key)
         upstream = Upstream.of(instance)
         origin = self._site.urls.origin(address.key)
         if request.headers.get("Upgrade", "").lower() == "websocket":
@@ -194,7 +190,7 @@ class NotebookProxy:
                 request,
                 upstream,
                 self.client,
-                relay=Relay(instance.key, session.principal, source_ip, secure),
+                relay=Relay(instance.key, ctx),
                 open_sockets=self.open_sockets,
                 public_origin=origin,
                 session_cookie=sessions.COOKIE_NAME,
@@ -211,7 +207,9 @@ class NotebookProxy:
             session_cookie=sessions.COOKIE_NAME,
         )
 
-    async def _session(self, request: web.Request, address: NotebookAddress) -> sessions.Session:
+    async def _session(
+        self, request: web.BaseRequest, address: NotebookAddress
+    ) -> sessions.Session:
         cookie = request.cookies.get(sessions.COOKIE_NAME)
         session = None
         if cookie:
@@ -222,13 +220,9 @@ class NotebookProxy:
             raise Refused("session")
         return session
 
-    async def _in_service(self, key: str) -> NotebookInstance:
-        instance = await self._storage.get_instance(key)
-        if instance is None or instance.status != IN_SERVICE:
-            raise Refused("unavailable")
-        return instance
-
-    async def _redeem(self, request: web.Request, address: NotebookAddress) -> web.StreamResponse:
+    async def _redeem(
+        self, request: web.BaseRequest, address: NotebookAddress
+    ) -> web.StreamResponse:
         if request.method != "GET":
             raise Refused("link")
         now = self._clock()
@@ -238,9 +232,7 @@ class NotebookProxy:
             grant = tokens.decode(token, ring, audience=self._site.arn(address.key), now=now)
         except tokens.InvalidToken:
             raise Refused("link") from None
-        source_ip, secure = self._caller(request)
-        await self._check_principal(grant.principal, address.key, source_ip, secure)
-        instance = await self._in_service(address.key)
+        instance = await self._admission.admit(self._context(request, grant.principal), address.key)
         if not await self._storage.redeem_once(
             grant.token_id, expires_at=grant.expires_at, now=now
         ):
@@ -262,7 +254,9 @@ class NotebookProxy:
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
 
-    def _landing(self, request: web.Request, address: NotebookAddress, upstream: Upstream) -> str:
+    def _landing(
+        self, request: web.BaseRequest, address: NotebookAddress, upstream: Upstream
+    ) -> str:
         """The same path without the token, so it never stays in the browser's history."""
         query = [(k, v) for k, v in request.query.items() if k != TOKEN_PARAMETER]
         path = request.rel_url.raw_path
@@ -270,14 +264,14 @@ class NotebookProxy:
             path = upstream.base_path  # Jupyter serves under its own base_url
         return path + (f"?{urlencode(query)}" if query else "")
 
-    def _refuse(self, request: web.Request, reason: str) -> web.StreamResponse:
+    def _refuse(self, request: web.BaseRequest, reason: str) -> web.StreamResponse:
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return web.Response(status=403, text="Forbidden")
         target = self._sign_in_url or f"{pages.SIGN_IN_PATH}?{urlencode({'reason': reason})}"
         return web.Response(status=302, headers={"Location": target, "Cache-Control": "no-store"})
 
 
-def _same_origin(request: web.Request, origin: str) -> bool:
+def _same_origin(request: web.BaseRequest, origin: str) -> bool:
     sent = request.headers.get("Origin")
     if sent is not None:
         return sent == origin

@@ -13,7 +13,7 @@ CHUNK_BYTES = 64 * 1024
 
 
 async def forward_http(
-    request: web.Request,
+    request: web.BaseRequest,
     upstream: Upstream,
     client: aiohttp.ClientSession,
     *,

@@ -112,7 +112,7 @@ def downstream_response_headers(
 
 
 def for_upstream(
-    request: web.Request,
+    request: web.BaseRequest,
     *,
     jupyter_token: str,
     public_origin: str,

@@ -54,12 +54,24 @@ def sign_in(reason: str | None) -> web.Response:
     return page(401, "Sign in", SIGN_IN_REASONS.get(reason or "", DEFAULT_REASON))
 
 
+async def sign_in_handler(request: web.BaseRequest) -> web.StreamResponse:
+    return sign_in(request.query.get("reason"))
+
+
 def bad_gateway() -> web.Response:
     return page(
         502,
         "Notebook server not responding",
         "The notebook's Jupyter server did not answer. It may be starting or restarting; "
         "try again in a moment.",
+    )
+
+
+def unavailable() -> web.Response:
+    return page(
+        503,
+        "Service unavailable",
+        "The service cannot open notebooks right now. Try again in a moment.",
     )
 
 

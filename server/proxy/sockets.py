@@ -1,7 +1,7 @@
 """The WebSockets open through the proxy, so that ending access closes them at once.
 
-Each relay registers what its access rests on (the instance, the principal, the
-browser's address) and an Event; ending access sets the Event, and the relay then
+Each relay registers what its access rests on (the instance, and the caller's
+CallContext) and an Event; ending access sets the Event, and the relay then
 closes its own sockets (closing them from here, while the relay is reading, would cut
 the connection before the close frame is read).
 """
@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from nbpresign.server.iam.identities import Principal
+from nbpresign.server.api.context import CallContext
 
 # Sent to the browser when access ends under an open socket (RFC 6455: policy violation).
 CLOSE_REVOKED = 1008
@@ -22,9 +22,7 @@ CLOSE_REVOKED = 1008
 @dataclass(eq=False)
 class Relay:
     instance_key: str
-    principal: Principal
-    source_ip: str
-    secure: bool
+    ctx: CallContext  # who the socket is open for, from where: what admission re-checks
     revoked: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -48,7 +46,11 @@ class OpenSockets:
         return [r for r in self._relays if r.instance_key == key]
 
     def of_user(self, user_name: str) -> list[Relay]:
-        return [r for r in self._relays if r.principal.user_name == user_name]
+        return [
+            r
+            for r in self._relays
+            if r.ctx.principal is not None and r.ctx.principal.user_name == user_name
+        ]
 
     def revoke_instance(self, key: str) -> None:
         for relay in self.of_instance(key):

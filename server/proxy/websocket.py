@@ -17,13 +17,13 @@ NORMAL_CLOSE = 1000
 Socket = web.WebSocketResponse | aiohttp.ClientWebSocketResponse
 
 
-def requested_protocols(request: web.Request) -> list[str]:
+def requested_protocols(request: web.BaseRequest) -> list[str]:
     offered = request.headers.get("Sec-WebSocket-Protocol", "")
     return [p.strip() for p in offered.split(",") if p.strip()]
 
 
 async def relay_websocket(
-    request: web.Request,
+    request: web.BaseRequest,
     upstream: Upstream,
     client: aiohttp.ClientSession,
     *,
