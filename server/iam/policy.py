@@ -7,6 +7,10 @@
 An explicit Deny in any statement of any policy wins; nothing allowed means denied.
 A document this module does not fully understand is refused by `parse`, with the path
 of the problem, so nothing is stored half-understood.
+
+`context` maps lower-cased condition keys to one value or a tuple of values (aws:TagKeys).
+Under "Version": "2012-10-17", Resource, NotResource and the values of the String and Arn
+condition operators may hold policy variables (iam.variables).
 """
 
 from __future__ import annotations
@@ -14,14 +18,18 @@ from __future__ import annotations
 import enum
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from nbpresign.server.iam import conditions
+from nbpresign.server.iam import variables as variables_module
+from nbpresign.server.iam.conditions import OperatorName
+from nbpresign.server.iam.variables import Context, Template
 from nbpresign.server.iam.wildcards import matches
 
 VERSIONS = ("2012-10-17", "2008-10-17")
+VARIABLES_VERSION = "2012-10-17"  # as in IAM, older documents read `${...}` as text
 DOCUMENT_KEYS = {"Version", "Id", "Statement"}
 STATEMENT_KEYS = {"Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition"}
 ACTION_PATTERN = re.compile(r"\*|[A-Za-z0-9-]+:[A-Za-z0-9*?]+")
@@ -39,9 +47,17 @@ class Decision(enum.Enum):
 
 @dataclass(frozen=True)
 class Condition:
-    operator: str
-    key: str  # lower-cased: condition keys ignore case
-    values: tuple[str, ...]
+    operator: OperatorName
+    key: str  # lower-cased: condition keys ignore case, a tag key in them too
+    values: tuple[Template, ...]
+
+    def holds(self, context: Context) -> bool:
+        return conditions.holds(self.operator, self.key, self.values, context)
+
+
+def _resource_matches(template: Template, resource: str, context: Context) -> bool:
+    pattern = template.pattern(context)
+    return pattern is not None and pattern.fullmatch(resource) is not None
 
 
 @dataclass(frozen=True)
@@ -49,20 +65,17 @@ class Statement:
     effect: str
     actions: tuple[str, ...]
     actions_negated: bool  # NotAction
-    resources: tuple[str, ...]
+    resources: tuple[Template, ...]
     resources_negated: bool  # NotResource
     conditions: tuple[Condition, ...]
 
-    def applies(self, action: str, resource: str, context: Mapping[str, str]) -> bool:
+    def applies(self, action: str, resource: str, context: Context) -> bool:
         action_hit = any(matches(p, action, ignore_case=True) for p in self.actions)
-        resource_hit = any(matches(p, resource) for p in self.resources)
-        return (
-            action_hit != self.actions_negated
-            and resource_hit != self.resources_negated
-            and all(
-                conditions.holds(c.operator, list(c.values), context.get(c.key))
-                for c in self.conditions
-            )
+        if action_hit == self.actions_negated:
+            return False
+        resource_hit = any(_resource_matches(t, resource, context) for t in self.resources)
+        return resource_hit != self.resources_negated and all(
+            c.holds(context) for c in self.conditions
         )
 
 
@@ -71,9 +84,7 @@ class Policy:
     statements: tuple[Statement, ...]
 
 
-def evaluate(
-    policies: Iterable[Policy], action: str, resource: str, context: Mapping[str, str]
-) -> Decision:
+def evaluate(policies: Iterable[Policy], action: str, resource: str, context: Context) -> Decision:
     """`context` maps lower-cased condition keys (aws:sourceip, ...) to their values."""
     allowed = False
     for policy in policies:
@@ -99,7 +110,10 @@ def parse(document: str) -> Policy:
     statements = [raw] if isinstance(raw, dict) else raw
     if not isinstance(statements, list) or not statements:
         raise PolicyError("Statement: must be a statement object or a non-empty list of them")
-    return Policy(tuple(_statement(s, f"Statement[{i}]") for i, s in enumerate(statements)))
+    with_variables = doc.get("Version") == VARIABLES_VERSION
+    return Policy(
+        tuple(_statement(s, f"Statement[{i}]", with_variables) for i, s in enumerate(statements))
+    )
 
 
 def _no_unknown_keys(doc: dict[str, Any], allowed: set[str], where: str) -> None:
@@ -110,7 +124,7 @@ def _no_unknown_keys(doc: dict[str, Any], allowed: set[str], where: str) -> None
             raise PolicyError(f"{where}{key}: unknown element")
 
 
-def _statement(raw: Any, where: str) -> Statement:
+def _statement(raw: Any, where: str, with_variables: bool) -> Statement:
     if not isinstance(raw, dict):
         raise PolicyError(f"{where}: must be an object")
     _no_unknown_keys(raw, STATEMENT_KEYS, f"{where}.")
@@ -129,10 +143,20 @@ def _statement(raw: Any, where: str) -> Statement:
         effect=effect,
         actions=actions,
         actions_negated=actions_negated,
-        resources=resources,
+        resources=tuple(
+            _template(r, f"{where}.Resource", variables=with_variables, wildcards=True)
+            for r in resources
+        ),
         resources_negated=resources_negated,
-        conditions=_conditions(raw.get("Condition", {}), f"{where}.Condition"),
+        conditions=_conditions(raw.get("Condition", {}), f"{where}.Condition", with_variables),
     )
+
+
+def _template(text: str, where: str, *, variables: bool, wildcards: bool) -> Template:
+    try:
+        return variables_module.parse(text, variables=variables, wildcards=wildcards)
+    except variables_module.VariableSyntaxError as exc:
+        raise PolicyError(f"{where}: {exc}") from None
 
 
 def _one_of(
@@ -159,37 +183,45 @@ def _condition_value(value: Any, where: str) -> str:
     raise PolicyError(f"{where}: condition values must be strings, numbers or booleans")
 
 
-def _conditions(raw: Any, where: str) -> tuple[Condition, ...]:
+def _conditions(raw: Any, where: str, with_variables: bool) -> tuple[Condition, ...]:
     if not isinstance(raw, dict):
         raise PolicyError(f"{where}: must be an object of operators")
     found: list[Condition] = []
-    for operator, keys in raw.items():
-        base, _ = conditions.split_operator(operator)
-        if ":" in operator:
-            raise PolicyError(
-                f"{where}.{operator}: set operators (ForAnyValue, ForAllValues) are not supported"
-            )
-        if base not in conditions.OPERATORS and operator != conditions.NULL:
-            raise PolicyError(f"{where}.{operator}: unknown condition operator")
+    for name, keys in raw.items():
+        try:
+            operator = conditions.split_operator(name)
+        except ValueError as exc:
+            raise PolicyError(f"{where}.{name}: {exc}") from None
         if not isinstance(keys, dict) or not keys:
-            raise PolicyError(f"{where}.{operator}: must map condition keys to values")
+            raise PolicyError(f"{where}.{name}: must map condition keys to values")
         for key, value in keys.items():
-            found.append(_condition(operator, base, key, value, f"{where}.{operator}.{key}"))
+            found.append(_condition(operator, key, value, f"{where}.{name}.{key}", with_variables))
     return tuple(found)
 
 
-def _condition(operator: str, base: str, key: str, value: Any, where: str) -> Condition:
+def _condition(
+    operator: OperatorName, key: str, value: Any, where: str, with_variables: bool
+) -> Condition:
     raw_values = value if isinstance(value, list) else [value]
     if not raw_values:
         raise PolicyError(f"{where}: needs at least one value")
     values = tuple(_condition_value(v, where) for v in raw_values)
-    check = conditions.OPERATORS[base].check_value if base in conditions.OPERATORS else None
+    spec = conditions.OPERATORS.get(operator.base)
     for v in values:
-        if check is not None:
+        if spec is not None and spec.check_value is not None:
             try:
-                check(v)
+                spec.check_value(v)
             except conditions.ConditionValueError as exc:
                 raise PolicyError(f"{where}: {exc}") from None
-        if operator == conditions.NULL and v.lower() not in ("true", "false"):
+        if operator.base == conditions.NULL and v.lower() not in ("true", "false"):
             raise PolicyError(f"{where}: Null takes true or false")
-    return Condition(operator, key.lower(), values)
+    templates = tuple(
+        _template(
+            v,
+            where,
+            variables=with_variables and spec is not None and spec.variables,
+            wildcards=spec is not None and spec.wildcards,
+        )
+        for v in values
+    )
+    return Condition(operator, key.lower(), templates)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -356,8 +357,20 @@ def test_nothing_attached_is_denied() -> None:
             "not an ISO 8601 date",
         ),
         (
-            '{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"ForAnyValue:StringEquals": {"k:x": "v"}}}]}',
-            "set operators",
+            '{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"ForSomeValues:StringEquals": {"k:x": "v"}}}]}',
+            "Statement[0].Condition.ForSomeValues:StringEquals: unknown set operator ForSomeValues",
+        ),
+        (
+            '{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"ForAllValues:Null": {"k:x": "true"}}}]}',
+            "Null takes no set operator",
+        ),
+        (
+            '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::${aws:username"}]}',
+            "Statement[0].Resource: 'arn:aws:s3:::${aws:username' has a '${' without its '}'",
+        ),
+        (
+            '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::${username}"}]}',
+            "'${username}' is not a policy variable",
         ),
         (
             '{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"Null": {"k:x": "maybe"}}}]}',
@@ -466,3 +479,156 @@ def test_an_explicit_deny_always_wins(
         json.dumps({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
     )
     assert evaluate([everything, *policies], action, resource, ctx) is DENY
+
+
+# Policy variables and set operators, on the same grammar.
+usernames = st.text(alphabet="ab*?$-{}", min_size=0, max_size=6)
+
+
+def _escaped(value: str) -> str:
+    """A value written into a policy as literal text, with IAM's escapes."""
+    return "".join({"*": "${*}", "?": "${?}", "$": "${$}"}.get(c, c) for c in value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(usernames, st.text(alphabet="ab*?-", max_size=6))
+def test_a_variable_matches_exactly_its_value(name: str, suffix: str) -> None:
+    """A variable never widens: the user `a*` is not a wildcard over every user's notebooks."""
+    document = allow(Action="*", Resource="arn:aws:sagemaker:r:1:notebook-instance/${aws:username}")
+    policy = parse(json.dumps(document))
+    ctx = {"aws:username": name}
+    resource = f"arn:aws:sagemaker:r:1:notebook-instance/{suffix}"
+    expected = ALLOW if suffix == name else IMPLICIT
+    assert evaluate([policy], PRESIGN, resource, ctx) is expected
+
+
+variable_resources = st.sampled_from(
+    [
+        "arn:aws:sagemaker:*:*:notebook-instance/${aws:username}-*",
+        "arn:aws:sagemaker:*:*:notebook-instance/${aws:PrincipalTag/team}",
+        "arn:aws:sagemaker:*:*:notebook-instance/${aws:PrincipalTag/team, 'shared'}*",
+        "arn:aws:iam::*:user/${aws:username}",
+    ]
+)
+variable_conditions = st.one_of(
+    st.just({}),
+    st.builds(
+        lambda op, v: {op: {"aws:ResourceTag/team": v}},
+        st.sampled_from(["StringEquals", "StringNotEquals", "StringLike", "StringEqualsIfExists"]),
+        st.sampled_from(
+            ["${aws:PrincipalTag/team}", "${aws:username}", "${aws:PrincipalTag/x, 'none'}"]
+        ),
+    ),
+    st.builds(
+        lambda op, v: {op: {"aws:TagKeys": v}},
+        st.sampled_from(
+            [
+                "ForAllValues:StringEquals",
+                "ForAnyValue:StringLike",
+                "ForAllValues:StringNotLike",
+                "ForAnyValue:StringNotEquals",
+            ]
+        ),
+        st.lists(st.sampled_from(["team", "cost-*", "owner"]), min_size=1, max_size=2),
+    ),
+)
+variable_statements = st.builds(
+    lambda effect, resource, condition: {
+        "Effect": effect,
+        "Action": "sagemaker:*",
+        "Resource": resource,
+        **({"Condition": condition} if condition else {}),
+    },
+    st.sampled_from(["Allow", "Deny"]),
+    variable_resources,
+    variable_conditions,
+)
+variable_documents = st.lists(variable_statements, min_size=1, max_size=3).map(
+    lambda s: {"Version": "2012-10-17", "Statement": s}
+)
+team_contexts = st.fixed_dictionaries(
+    {"aws:username": st.sampled_from(["alice", "a*", "bob"])},
+    optional={
+        "aws:principaltag/team": st.sampled_from(["ds", "ml", "*"]),
+        "aws:resourcetag/team": st.sampled_from(["ds", "ml"]),
+        "aws:tagkeys": st.lists(st.sampled_from(["team", "cost-center", "owner"]), max_size=3).map(
+            tuple
+        ),
+    },
+)
+team_resources = st.sampled_from(
+    [
+        "arn:aws:sagemaker:us-east-1:1:notebook-instance/alice-1",
+        "arn:aws:sagemaker:us-east-1:1:notebook-instance/ds",
+        "arn:aws:sagemaker:us-east-1:1:notebook-instance/shared-x",
+        "arn:aws:sagemaker:us-east-1:1:notebook-instance/a*-1",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(variable_documents, min_size=0, max_size=3), team_resources, team_contexts)
+def test_an_explicit_deny_always_wins_with_variables(
+    docs: list[dict[str, Any]], resource: str, ctx: dict[str, Any]
+) -> None:
+    deny_this = {"Statement": [{"Effect": "Deny", "Action": PRESIGN, "Resource": resource}]}
+    policies = [parse(json.dumps(d)) for d in [*docs, deny_this]]
+    assert evaluate(policies, PRESIGN, resource, ctx) is DENY
+
+
+@settings(max_examples=300, deadline=None)
+@given(variable_documents, team_resources, team_contexts)
+def test_variables_behave_as_their_values_written_literally(
+    doc: dict[str, Any], resource: str, ctx: dict[str, Any]
+) -> None:
+    """Evaluating a variable is the same as writing its value, escaped, into the policy; a
+    variable with no value and no default is a value that matches nothing."""
+    nothing = "\x00unmatchable\x00"
+
+    def substitute(text: str) -> str:
+        def one(found: re.Match[str]) -> str:
+            inside = found[1]
+            if inside in ("*", "?", "$"):
+                return found[0]
+            key, _, default = inside.partition(",")
+            value = ctx.get(key.strip().lower())
+            if not isinstance(value, str):
+                value = default.strip().strip("'") if default else nothing
+            return _escaped(value)
+
+        return re.sub(r"\$\{([^}]*)\}", one, text)
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, str):
+            return substitute(node)
+        if isinstance(node, list):
+            return [walk(n) for n in node]
+        if isinstance(node, dict):
+            return {k: walk(v) for k, v in node.items()}
+        return node
+
+    literal = walk(doc)
+    with_variables = evaluate([parse(json.dumps(doc))], PRESIGN, resource, ctx)
+    assert with_variables is evaluate([parse(json.dumps(literal))], PRESIGN, resource, ctx)
+
+
+def test_variables_are_text_in_older_documents() -> None:
+    old = {
+        "Version": "2008-10-17",
+        "Statement": {"Effect": "Allow", "Action": "*", "Resource": "arn:x:${aws:username}"},
+    }
+    policy = parse(json.dumps(old))
+    assert evaluate([policy], PRESIGN, "arn:x:alice", context()) is IMPLICIT
+    assert evaluate([policy], PRESIGN, "arn:x:${aws:username}", context()) is ALLOW
+
+
+def test_each_user_opens_only_their_own_notebooks() -> None:
+    own = allow(
+        Action="sagemaker:CreatePresignedNotebookInstanceUrl",
+        Resource="arn:aws:sagemaker:*:*:notebook-instance/${aws:username}-*",
+    )
+    policy = parse(json.dumps(own))
+    mine = "arn:aws:sagemaker:us-east-1:1:notebook-instance/alice-scratch"
+    theirs = "arn:aws:sagemaker:us-east-1:1:notebook-instance/bob-scratch"
+    assert evaluate([policy], PRESIGN, mine, context()) is ALLOW
+    assert evaluate([policy], PRESIGN, theirs, context()) is IMPLICIT
