@@ -12,7 +12,7 @@ from nbpresign.common.defaults import CREDENTIALS_FILE
 from nbpresign.server.api.authorization import Authorizer, authorize_with
 from nbpresign.server.api.clock import Clock
 from nbpresign.server.api.core import Core, handler_table, validate_constraints
-from nbpresign.server.api.methods import GATEWAY_METHODS, METHODS
+from nbpresign.server.api.methods import AWS_JSON_METHODS, METHODS
 from nbpresign.server.auth.authenticator import Authenticator
 from nbpresign.server.auth.source_ip import parse_networks
 from nbpresign.server.gateway.app import build_api
@@ -87,7 +87,7 @@ def build_parts(
 
 def api_handler(transport: Transport, settings: Settings) -> Handler:
     return build_api(
-        build_routes(GATEWAY_METHODS),
+        build_routes(AWS_JSON_METHODS),
         transport,
         max_body_bytes=settings.max_body_bytes,
         trusted_proxies=parse_networks(settings.trusted_proxies),

@@ -10,7 +10,7 @@ from cryptography.fernet import Fernet
 
 from nbpresign.common.errors import ServiceError
 from nbpresign.server.api import core
-from nbpresign.server.api.methods import GATEWAY_METHODS, METHODS
+from nbpresign.server.api.methods import AWS_JSON_METHODS, METHODS
 from nbpresign.server.gateway import router
 from nbpresign.server.iam.sealing import SecretBox
 from nbpresign.server.notebooks import signing_keys
@@ -33,7 +33,7 @@ EXPECTED = {
 
 
 def test_every_sagemaker_rpc_has_a_target() -> None:
-    routes = router.build_routes(GATEWAY_METHODS)
+    routes = router.build_routes(AWS_JSON_METHODS)
     assert set(routes) == {f"SageMaker.{name}" for name in EXPECTED}
     assert routes["SageMaker.CreatePresignedNotebookInstanceUrl"].path == (
         "/nbpresign.v1.PresignService/CreatePresignedNotebookInstanceUrl"
@@ -42,7 +42,7 @@ def test_every_sagemaker_rpc_has_a_target() -> None:
 
 def test_unknown_target() -> None:
     with pytest.raises(ServiceError) as caught:
-        router.resolve(router.build_routes(GATEWAY_METHODS), "SageMaker.Nope")
+        router.resolve(router.build_routes(AWS_JSON_METHODS), "SageMaker.Nope")
     assert caught.value.code.aws == "UnknownOperationException"
 
 
