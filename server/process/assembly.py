@@ -16,7 +16,7 @@ from nbpresign.server.api.methods import AWS_JSON_METHODS, METHODS
 from nbpresign.server.auth.authenticator import Authenticator
 from nbpresign.server.auth.source_ip import parse_networks
 from nbpresign.server.gateway.app import build_api
-from nbpresign.server.gateway.router import build_routes
+from nbpresign.server.gateway.router import Router, build_rest, build_routes
 from nbpresign.server.gateway.transport import Transport
 from nbpresign.server.iam import bootstrap
 from nbpresign.server.iam.sealing import MASTER_KEY_ENV, SecretBox, load_or_create_master_key
@@ -86,8 +86,9 @@ def build_parts(
 
 
 def api_handler(transport: Transport, settings: Settings) -> Handler:
+    """AWS JSON (the SageMaker operations) and REST (every RPC with an HTTP rule)."""
     return build_api(
-        build_routes(AWS_JSON_METHODS),
+        Router(build_routes(AWS_JSON_METHODS), build_rest(METHODS)),
         transport,
         max_body_bytes=settings.max_body_bytes,
         trusted_proxies=parse_networks(settings.trusted_proxies),
