@@ -53,7 +53,7 @@ def resolve(descriptor: Descriptor, path: str) -> list[FieldDescriptor]:
         if field is None:
             raise bad_parameter(f"Unknown parameter '{path}' for {descriptor.name}.")
         fields.append(field)
-        current = field.message_type if _is_nested_message(field) else None
+        current = field.message_type if is_nested_message(field) else None
     return fields
 
 
@@ -63,7 +63,7 @@ def _field_named(descriptor: Descriptor, name: str) -> FieldDescriptor | None:
     )
 
 
-def _is_nested_message(field: FieldDescriptor) -> bool:
+def is_nested_message(field: FieldDescriptor) -> bool:
     return (
         field.message_type is not None
         and not field.is_repeated
@@ -85,7 +85,7 @@ def set_field(message: Message, path: str, values: Sequence[str]) -> None:
     leaf = fields[-1]
     if leaf.message_type is not None and leaf.message_type.GetOptions().map_entry:
         raise bad_parameter(f"Parameter '{path}' is a map, which a query cannot set.")
-    if _is_nested_message(leaf):
+    if is_nested_message(leaf):
         raise bad_parameter(f"Parameter '{path}' is a message: set its fields ('{path}.x').")
     if not leaf.is_repeated and len(values) > 1:
         raise bad_parameter(f"Parameter '{path}' takes one value, not {len(values)}.")

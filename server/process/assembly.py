@@ -15,6 +15,7 @@ from nbpresign.server.api.core import Core, handler_table, validate_constraints
 from nbpresign.server.api.methods import AWS_JSON_METHODS, METHODS
 from nbpresign.server.auth.authenticator import Authenticator
 from nbpresign.server.auth.source_ip import parse_networks
+from nbpresign.server.gateway import openapi
 from nbpresign.server.gateway.app import build_api
 from nbpresign.server.gateway.router import Router, build_rest, build_routes
 from nbpresign.server.gateway.transport import Transport
@@ -86,13 +87,15 @@ def build_parts(
 
 
 def api_handler(transport: Transport, settings: Settings) -> Handler:
-    """AWS JSON (the SageMaker operations) and REST (every RPC with an HTTP rule)."""
-    return build_api(
+    """AWS JSON (the SageMaker operations), REST (every RPC with an HTTP rule), and the
+    OpenAPI document of the REST routes."""
+    api = build_api(
         Router(build_routes(AWS_JSON_METHODS), build_rest(METHODS)),
         transport,
         max_body_bytes=settings.max_body_bytes,
         trusted_proxies=parse_networks(settings.trusted_proxies),
     )
+    return Front([path_route(openapi.OPENAPI_PATH, openapi.serve(METHODS))], default=api)
 
 
 def front(parts: Parts, site: Site, api: Handler) -> Front:

@@ -217,3 +217,21 @@ def test_curl_aws_sigv4(server: Server, registered: str) -> None:
     # curl before 8 signs the query as typed, unsorted: give it sorted.
     page = curl(f"/v1/notebook-instances?NameContains={registered}&max_results=5")
     assert [s["NotebookInstanceName"] for s in page["NotebookInstances"]] == [registered]
+
+
+async def test_the_longest_documented_query_is_read(server: Server) -> None:
+    # NextToken may have 8192 characters, each up to 12 bytes percent-encoded: more than
+    # aiohttp's default request line (8190 bytes), which answered in plain text.
+    params = [("NextToken", "é" * 8192)]
+    status, _, payload = await rest(server, "GET", "/v1/notebook-instances", params=params)
+    assert (status, payload["code"], reason(payload)) == (400, 3, "ValidationException")
+
+
+async def test_a_request_line_too_long_even_so_is_refused_quietly(server: Server) -> None:
+    # Refused by the HTTP parser, before any handler; the session server's log must not
+    # show a traceback for it (checked when the session ends).
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(server.endpoint + "/v1/notebook-instances?x=" + "a" * 200_000) as response,
+    ):
+        assert response.status == 400
