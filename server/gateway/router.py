@@ -139,8 +139,3 @@ class Router:
         if allowed:
             raise MethodNotAllowed(verb, sorted(set(allowed)))
         raise errors.NO_ROUTE(f"No route for {verb} {path}.")
-
-
-def resolve(routes: Mapping[str, Method], target: str | None) -> Method:
-    """An X-Amz-Target's RPC."""
-    return Router(routes, ()).resolve("POST", "/", {TARGET_HEADER: target or ""}).method

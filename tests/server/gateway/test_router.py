@@ -46,7 +46,8 @@ def test_every_sagemaker_rpc_has_a_target() -> None:
 
 def test_unknown_target() -> None:
     with pytest.raises(ServiceError) as caught:
-        router.resolve(router.build_routes(AWS_JSON_METHODS), "SageMaker.Nope")
+        targets = router.Router(router.build_routes(AWS_JSON_METHODS), ())
+        targets.resolve("POST", "/", {"X-Amz-Target": "SageMaker.Nope"})
     assert caught.value.code.aws == "UnknownOperationException"
 
 
