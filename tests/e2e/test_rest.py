@@ -12,7 +12,7 @@ import pytest
 
 from nbpresign.client.credentials import SigningIdentity
 
-from conftest import Server, sign_http, unique_name
+from conftest import Server, sign_http, start_gateway, unique_name
 
 JSON = {"Content-Type": "application/json"}
 
@@ -26,8 +26,9 @@ async def rest(
     params: list[tuple[str, str]] | None = None,
     identity: SigningIdentity | None = None,
     signed: bool = True,
+    endpoint: str | None = None,  # another listener in front of the same server
 ) -> tuple[int, dict[str, str], Any]:
-    url = server.endpoint + path + (f"?{urlencode(params)}" if params else "")
+    url = (endpoint or server.endpoint) + path + (f"?{urlencode(params)}" if params else "")
     raw = b"" if body is None else json.dumps(body).encode()
     headers = dict(JSON) if body is not None else {}
     if signed:
@@ -235,3 +236,25 @@ async def test_a_request_line_too_long_even_so_is_refused_quietly(server: Server
         session.get(server.endpoint + "/v1/notebook-instances?x=" + "a" * 200_000) as response,
     ):
         assert response.status == 400
+
+
+async def test_a_remote_gateway_serves_rest_too(server: Server, registered: str) -> None:
+    # `nbpresign gateway` in front of the core over gRPC: the same routes, the same answers.
+    gateway = start_gateway(server.grpc_target, server.identity)
+    remote = gateway.endpoint.rstrip("/")
+    try:
+        presign = f"/v1/notebook-instances/{registered}:createPresignedUrl"
+        status, _, payload = await rest(server, "POST", presign, {}, endpoint=remote)
+        assert status == 200, payload
+        assert "authToken=" in payload["AuthorizedUrl"]
+        bad = "/v1/notebook-instances/a_b:createPresignedUrl"
+        here, there = (
+            await rest(server, "POST", bad, {}),
+            await rest(server, "POST", bad, {}, endpoint=remote),
+        )
+        assert (here[0], here[2]) == (there[0], there[2])
+        status, _, users = await rest(server, "GET", "/v1/users", endpoint=remote)
+        assert status == 200
+        assert "admin" in [u["UserName"] for u in users["Users"]]
+    finally:
+        assert "Traceback" not in gateway.stop()
