@@ -2,6 +2,7 @@
 
     nbpresign serve [--data-dir DIR] [--grpc-port N] [--http-port N] [--host ADDR]
     nbpresign gateway --core HOST:PORT [--http-port N] [--host ADDR]
+    nbpresign openapi
     nbpresign instances register NAME --jupyter-url URL [--jupyter-token TOKEN]
     nbpresign instances list | describe NAME | stop NAME | start NAME | delete NAME
     nbpresign url NAME [--duration SECONDS]

@@ -13,6 +13,8 @@ from typing import Any
 from nbpresign.client.credentials import NoCredentialsError, resolve
 from nbpresign.common import defaults
 from nbpresign.server.api.clock import system_clock
+from nbpresign.server.api.methods import METHODS
+from nbpresign.server.gateway import openapi
 from nbpresign.server.notebooks import signing_keys
 from nbpresign.server.notebooks.urls import DEFAULT_URL_TEMPLATE, TemplateError
 from nbpresign.server.process import assembly, service, settings, workers
@@ -90,6 +92,11 @@ def add_to(commands: Subparsers) -> None:
         "--core", required=True, metavar="HOST:PORT", help="the core's gRPC address"
     )
     gateway.set_defaults(run=_gateway)
+
+    spec = commands.add_parser(
+        "openapi", help="print the OpenAPI 3 document of the REST routes (as GET /openapi.json)"
+    )
+    spec.set_defaults(run=_openapi)
 
 
 def _add_db_option(parser: argparse.ArgumentParser) -> None:
@@ -191,4 +198,9 @@ def _gateway(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"nbpresign: cannot start: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    sys.stdout.buffer.write(openapi.render(METHODS))
     return 0

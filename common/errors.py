@@ -82,6 +82,9 @@ SERIALIZATION = ErrorCode("SerializationException", _S.INVALID_ARGUMENT, 400)
 UNKNOWN_OPERATION = ErrorCode("UnknownOperationException", _S.UNIMPLEMENTED, 400)
 # A REST path no route matches: grpc-gateway's NOT_FOUND.
 NO_ROUTE = ErrorCode("UnknownOperationException", _S.NOT_FOUND, 404)
+# A REST path some route matches, with a method none takes: UNIMPLEMENTED as in
+# grpc-gateway, but HTTP 405 with Allow rather than its 501 (a server fault to clients).
+METHOD_NOT_ALLOWED = ErrorCode("MethodNotAllowedException", _S.UNIMPLEMENTED, 405)
 # Refused from its Content-Length, before the body is read.
 REQUEST_TOO_LARGE = ErrorCode("RequestEntityTooLargeException", _S.INVALID_ARGUMENT, 413)
 # The headers or body did not arrive in time.

@@ -47,10 +47,15 @@ def identity_of(data_dir: Path) -> SigningIdentity:
 
 
 def sign_http(
-    identity: SigningIdentity, url: str, body: bytes, headers: dict[str, str]
+    identity: SigningIdentity,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    method: str = "POST",
 ) -> dict[str, str]:
     """Headers with a SigV4 signature, as botocore signs for boto3."""
-    request = AWSRequest(method="POST", url=url, data=body, headers=headers)
+    request = AWSRequest(method=method, url=url, data=body, headers=headers)
     SigV4Auth(identity.credentials, "sagemaker", identity.region).add_auth(request)
     return dict(request.headers.items())
 

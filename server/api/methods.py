@@ -1,13 +1,15 @@
 """The RPCs this service offers, read from the proto descriptors.
 
-Every table built from RPCs (the gRPC handlers, the gateway's X-Amz-Target routes, the
-core's dispatch) starts from `METHODS`, so adding an RPC to a .proto adds it everywhere.
+Every table built from RPCs (the gRPC handlers, the gateway's X-Amz-Target and REST
+routes, the OpenAPI document, the core's dispatch) starts from `METHODS`, so adding an
+RPC to a .proto adds it everywhere.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from google.api import annotations_pb2, http_pb2
 from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import Message
@@ -23,6 +25,16 @@ SERVICES: tuple[ServiceDescriptor, ...] = (
 
 
 @dataclass(frozen=True)
+class HttpBinding:
+    """One google.api.http rule (or one of its additional_bindings)."""
+
+    verb: str  # "GET", "POST", ... (a custom rule's kind as written)
+    template: str  # "/v1/notebook-instances/{notebook_instance_name}:createPresignedUrl"
+    body: str  # "*", a field name, or "" (no body: every unbound field from the query)
+    response_body: str  # "" (the whole response) or a response field name
+
+
+@dataclass(frozen=True)
 class Method:
     service: str  # "nbpresign.v1.PresignService"
     name: str  # "CreatePresignedNotebookInstanceUrl"
@@ -31,7 +43,8 @@ class Method:
     action: str  # "sagemaker:CreatePresignedNotebookInstanceUrl"
     resource_field: str | None  # the request field naming the resource, if any
     resource_kind: int  # authz_pb2.ResourceKind of that field
-    grpc_only: bool  # kept off the AWS JSON gateway
+    aws_json: bool  # offered under X-Amz-Target (not an option (no_aws_json) service)
+    http: tuple[HttpBinding, ...]  # its REST routes, from (google.api.http); may be none
 
     @property
     def path(self) -> str:
@@ -45,6 +58,25 @@ def _resource_field(rpc: MethodDescriptor) -> tuple[str | None, int]:
         if kind != authz_pb2.RESOURCE_KIND_UNSPECIFIED:
             return field.name, kind
     return None, authz_pb2.RESOURCE_KIND_UNSPECIFIED
+
+
+def _binding(rule: http_pb2.HttpRule) -> HttpBinding:
+    pattern = rule.WhichOneof("pattern")
+    if pattern is None:
+        raise ValueError(f"an HTTP rule without a pattern: {rule}")
+    if pattern == "custom":
+        verb, template = rule.custom.kind, rule.custom.path
+    else:
+        verb, template = pattern.upper(), getattr(rule, pattern)
+    return HttpBinding(verb, template, rule.body, rule.response_body)
+
+
+def _http_bindings(rpc: MethodDescriptor) -> tuple[HttpBinding, ...]:
+    options = rpc.GetOptions()
+    if not options.HasExtension(annotations_pb2.http):
+        return ()
+    rule = options.Extensions[annotations_pb2.http]
+    return (_binding(rule), *(_binding(extra) for extra in rule.additional_bindings))
 
 
 def methods_of(services: tuple[ServiceDescriptor, ...]) -> tuple[Method, ...]:
@@ -65,7 +97,8 @@ def methods_of(services: tuple[ServiceDescriptor, ...]) -> tuple[Method, ...]:
                     action=f"{prefix}:{rpc.name}",
                     resource_field=field,
                     resource_kind=kind,
-                    grpc_only=options.Extensions[authz_pb2.grpc_only],
+                    aws_json=not options.Extensions[authz_pb2.no_aws_json],
+                    http=_http_bindings(rpc),
                 )
             )
     return tuple(found)
@@ -76,5 +109,5 @@ def method_named(name: str) -> Method:
 
 
 METHODS = methods_of(SERVICES)
-# What the AWS JSON gateway offers: the SageMaker-shaped operations.
-GATEWAY_METHODS = tuple(m for m in METHODS if not m.grpc_only)
+# What the AWS JSON dialect offers: the SageMaker-shaped operations.
+AWS_JSON_METHODS = tuple(m for m in METHODS if m.aws_json)

@@ -1,1 +1,1 @@
-"""The AWS JSON 1.1 gateway: X-Amz-Target routes onto the same RPCs the gRPC server offers."""
+"""The API host: AWS JSON 1.1 and REST (google.api.http) onto the RPCs gRPC serves."""

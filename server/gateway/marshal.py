@@ -1,9 +1,16 @@
-"""AWS JSON bodies <-> proto messages, through google.protobuf.json_format.
+"""Bodies <-> proto messages, one Marshaler per content type, through json_format.
 
-Proto JSON is more lenient than AWS JSON (it takes "1800" for an integer), so a body is
-first checked against the message's field types, member by member; then json_format
-does the conversion. Timestamps travel as epoch seconds (1523050674.078), as botocore
-sends and expects them; json_format's own form for them is an RFC 3339 string.
+    MARSHALERS[AWS_JSON]     application/x-amz-json-1.1, the X-Amz-Target dialect
+    MARSHALERS[PROTO_JSON]   application/json, the REST dialect (grpc-gateway's JSONPb)
+
+AWS JSON: proto JSON is more lenient than AWS JSON (it takes "1800" for an integer), so
+a body is first checked against the message's field types, member by member; then
+json_format does the conversion. Timestamps travel as epoch seconds (1523050674.078), as
+botocore sends and expects them; json_format's own form for them is an RFC 3339 string.
+Every list member is sent, empty too, as AWS does (SDKs read an absent list as undefined).
+
+Proto JSON: json_format both ways, unknown fields refused; responses carry every field
+without presence (grpc-gateway's EmitUnpopulated), so a client sees 0, "" and [].
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -20,8 +27,21 @@ from google.protobuf.message import Message
 from nbpresign.common import errors
 from nbpresign.common.errors import ServiceError
 
-CONTENT_TYPE = "application/x-amz-json-1.1"
+AWS_JSON = "application/x-amz-json-1.1"
+PROTO_JSON = "application/json"
+CONTENT_TYPE = AWS_JSON  # the X-Amz-Target dialect's
 TIMESTAMP = "google.protobuf.Timestamp"
+
+
+class Marshaler(Protocol):
+    """Reads a request body into a message and writes a response message as a body."""
+
+    content_type: str
+
+    def parse(self, body: bytes, message_type: type[Message]) -> Message: ...
+
+    def render(self, message: Message) -> bytes: ...
+
 
 _F = FieldDescriptor
 
@@ -51,23 +71,58 @@ def serialization_error(message: str) -> ServiceError:
     return errors.SERIALIZATION(message)
 
 
-def parse(body: bytes, message_type: type[Message]) -> Message:
+def load_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object; an empty body is an empty object."""
     try:
         doc = json.loads(body) if body.strip() else {}
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise serialization_error("The request body is not valid JSON.") from None
     if not isinstance(doc, dict):
         raise serialization_error("The request body must be a JSON object.")
-    checked = _to_proto_json(doc, _descriptor(message_type.DESCRIPTOR), "")
+    return doc
+
+
+def _parse_dict(doc: dict[str, Any], message_type: type[Message]) -> Message:
     try:
-        return json_format.ParseDict(checked, message_type())
+        return json_format.ParseDict(doc, message_type())
     except json_format.ParseError as exc:
         raise serialization_error(f"The request body could not be read: {exc}") from None
 
 
+def parse(body: bytes, message_type: type[Message]) -> Message:
+    """AWS JSON -> message."""
+    checked = _to_proto_json(load_object(body), _descriptor(message_type.DESCRIPTOR), "")
+    return _parse_dict(checked, message_type)
+
+
 def render(message: Message) -> bytes:
+    """Message -> AWS JSON."""
     doc = json_format.MessageToDict(message)
     return json.dumps(_to_aws_json(doc, _descriptor(message.DESCRIPTOR))).encode()
+
+
+class AwsJson:
+    content_type = AWS_JSON
+
+    def parse(self, body: bytes, message_type: type[Message]) -> Message:
+        return parse(body, message_type)
+
+    def render(self, message: Message) -> bytes:
+        return render(message)
+
+
+class ProtoJson:
+    content_type = PROTO_JSON
+
+    def parse(self, body: bytes, message_type: type[Message]) -> Message:
+        return _parse_dict(load_object(body), message_type)
+
+    def render(self, message: Message) -> bytes:
+        doc = json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
+        return json.dumps(doc).encode()
+
+
+MARSHALERS: dict[str, Marshaler] = {AWS_JSON: AwsJson(), PROTO_JSON: ProtoJson()}
 
 
 def _descriptor(descriptor: Any) -> Descriptor:
@@ -122,16 +177,21 @@ def _timestamp_in(value: Any, where: str) -> str:
 
 
 def _to_aws_json(doc: dict[str, Any], descriptor: Descriptor) -> dict[str, Any]:
-    fields = {f.json_name: f for f in descriptor.fields}
-    for member, value in doc.items():
-        field = fields[member]
-        if field.type != _F.TYPE_MESSAGE:
+    for field in descriptor.fields:
+        member = field.json_name
+        if field.is_repeated and member not in doc:
+            doc[member] = {} if _is_map(field) else []  # AWS sends empty lists too
+        elif member not in doc or field.type != _F.TYPE_MESSAGE or _is_map(field):
             continue
-        if field.is_repeated:
-            doc[member] = [_value_out(v, field) for v in value]
+        elif field.is_repeated:
+            doc[member] = [_value_out(v, field) for v in doc[member]]
         else:
-            doc[member] = _value_out(value, field)
+            doc[member] = _value_out(doc[member], field)
     return doc
+
+
+def _is_map(field: FieldDescriptor) -> bool:
+    return field.message_type is not None and field.message_type.GetOptions().map_entry
 
 
 def _value_out(value: Any, field: FieldDescriptor) -> Any:

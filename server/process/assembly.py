@@ -12,11 +12,12 @@ from nbpresign.common.defaults import CREDENTIALS_FILE
 from nbpresign.server.api.authorization import Authorizer, authorize_with
 from nbpresign.server.api.clock import Clock
 from nbpresign.server.api.core import Core, handler_table, validate_constraints
-from nbpresign.server.api.methods import GATEWAY_METHODS, METHODS
+from nbpresign.server.api.methods import AWS_JSON_METHODS, METHODS
 from nbpresign.server.auth.authenticator import Authenticator
 from nbpresign.server.auth.source_ip import parse_networks
+from nbpresign.server.gateway import openapi
 from nbpresign.server.gateway.app import build_api
-from nbpresign.server.gateway.router import build_routes
+from nbpresign.server.gateway.router import Router, build_rest, build_routes
 from nbpresign.server.gateway.transport import Transport
 from nbpresign.server.iam import bootstrap
 from nbpresign.server.iam.sealing import MASTER_KEY_ENV, SecretBox, load_or_create_master_key
@@ -86,12 +87,15 @@ def build_parts(
 
 
 def api_handler(transport: Transport, settings: Settings) -> Handler:
-    return build_api(
-        build_routes(GATEWAY_METHODS),
+    """AWS JSON (the SageMaker operations), REST (every RPC with an HTTP rule), and the
+    OpenAPI document of the REST routes."""
+    api = build_api(
+        Router(build_routes(AWS_JSON_METHODS), build_rest(METHODS)),
         transport,
         max_body_bytes=settings.max_body_bytes,
         trusted_proxies=parse_networks(settings.trusted_proxies),
     )
+    return Front([path_route(openapi.OPENAPI_PATH, openapi.serve(METHODS))], default=api)
 
 
 def front(parts: Parts, site: Site, api: Handler) -> Front:

@@ -4,17 +4,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from nbpresign.server.api.methods import METHODS
 from nbpresign.server.auth.grpc_auth import GrpcCallAuthenticator
 from nbpresign.server.process.assembly import Parts
 from nbpresign.server.process.front import Handler
 from nbpresign.server.rpc import server as grpc_server
+
+# The longest request line the REST routes' OpenAPI document allows: every query parameter
+# at its maxLength (NextToken: 8192 characters), percent-encoded (up to 12 bytes each).
+# aiohttp's default (8190) refused a valid ListNotebookInstances query, as plain text.
+MAX_REQUEST_LINE_BYTES = 128 * 1024
+
+
+class _ClientErrorsWithoutTraceback(logging.Filter):
+    """aiohttp logs a request it cannot parse (a client's fault) with a traceback: one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], HttpProcessingError):
+            record.msg = f"{record.msg}: %s"
+            record.args = (*(record.args or ()), record.exc_info[1])
+            record.exc_info, record.levelno, record.levelname = None, logging.INFO, "INFO"
+        return True
+
+
+logging.getLogger("aiohttp.server").addFilter(_ClientErrorsWithoutTraceback())
 
 
 def bind_http_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
@@ -43,7 +64,12 @@ async def running_http(
         )
 
     # No access log: a presigned URL's token must never reach a log file.
-    server = web.Server(handler, request_factory=make_request, access_log=None)
+    server = web.Server(
+        handler,
+        request_factory=make_request,
+        access_log=None,
+        max_line_size=MAX_REQUEST_LINE_BYTES,
+    )
     runner = web.ServerRunner(server)
     await runner.setup()
     await web.SockSite(runner, sock).start()

@@ -1,4 +1,4 @@
-"""The gRPC transport: every RPC in METHODS, plus health and reflection.
+"""The gRPC transport: every RPC in METHODS, plus health and reflection (v1 and v1alpha).
 
 Each call is authenticated from its metadata and its raw request bytes before it is
 decoded; health and reflection stay open to anonymous callers (probes and grpcurl need
@@ -18,7 +18,6 @@ import grpc
 from google.protobuf.message import DecodeError, Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer  # public as health.aio; the stubs miss it
-from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
 from nbpresign.common import errors
@@ -27,6 +26,7 @@ from nbpresign.common.rpc_status import to_rpc_status
 from nbpresign.server.api.context import REQUEST_ID_HEADER, CallContext, new_request_id
 from nbpresign.server.api.core import Core
 from nbpresign.server.api.methods import Method
+from nbpresign.server.rpc import reflection
 
 log = logging.getLogger(__name__)
 
@@ -95,13 +95,8 @@ def build_server(
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     services = sorted({m.service for m in methods})
-    reflection.enable_server_reflection(
-        [
-            *services,
-            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-            reflection.SERVICE_NAME,
-        ],
-        server,
+    reflection.enable(
+        server, [*services, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name]
     )
     return server, health_servicer
 

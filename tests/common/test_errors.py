@@ -32,7 +32,7 @@ def test_every_code_round_trips_through_a_rich_status(code: ErrorCode) -> None:
 
 @pytest.mark.parametrize("code", TABLE, ids=lambda c: f"{c.aws}-{c.grpc.name}")
 def test_every_code_renders_as_aws_json(code: ErrorCode) -> None:
-    response = default_error_handler(code("text"), "rid")
+    response = default_error_handler(code("text"), "application/x-amz-json-1.1", "rid")
     assert response.status == code.http
     assert response.headers["X-Amzn-ErrorType"] == code.aws
     assert response.headers["x-amzn-RequestId"] == "rid"

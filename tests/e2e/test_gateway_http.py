@@ -235,14 +235,30 @@ async def test_oversized_chunked_body_is_refused(server: Server, registered: str
     await still_answers(server, registered)
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/"), ("POST", "/elsewhere"), ("PUT", "/")])
-async def test_other_routes_get_aws_errors(server: Server, method: str, path: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "headers"),
+    [("GET", "/", {}), ("PUT", "/", {}), ("POST", "/elsewhere", {"X-Amz-Target": TARGET})],
+)
+async def test_other_routes_get_aws_errors(
+    server: Server, method: str, path: str, headers: dict[str, str]
+) -> None:
     async with (
         aiohttp.ClientSession() as session,
-        session.request(method, server.endpoint + path) as response,
+        session.request(method, server.endpoint + path, headers=headers) as response,
     ):
         payload = await response.json(content_type=None)
         assert payload["__type"] == "UnknownOperationException"
+        assert response.headers["x-amzn-RequestId"]
+
+
+async def test_other_paths_are_rest_and_get_status_errors(server: Server) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(server.endpoint + "/elsewhere") as response,
+    ):
+        payload = await response.json(content_type=None)
+        assert (response.status, payload["code"]) == (404, 5)
+        assert payload["details"][0]["reason"] == "UnknownOperationException"
         assert response.headers["x-amzn-RequestId"]
 
 

@@ -8,12 +8,14 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
 from nbpresign.client.signing import SigningInterceptor
+from nbpresign.server.rpc import reflection
 from nbpresign.v1 import notebook_instances_pb2 as nb
 from nbpresign.v1 import notebook_instances_pb2_grpc as nb_grpc
 from nbpresign.v1 import presign_pb2, presign_pb2_grpc
@@ -260,6 +262,39 @@ def test_reflection_lists_the_services(anonymous: grpc.Channel) -> None:
     )
     file_response = next(iter(stub.ServerReflectionInfo(iter([file_request]))))
     assert file_response.file_descriptor_response.file_descriptor_proto
+
+
+def test_reflection_v1_too(anonymous: grpc.Channel) -> None:
+    # grpcurl, buf curl and Postman ask v1 first; its messages are v1alpha's, renamed.
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(reflection.v1_file())
+    request_type = message_factory.GetMessageClass(
+        pool.FindMessageTypeByName("grpc.reflection.v1.ServerReflectionRequest")
+    )
+    response_type = message_factory.GetMessageClass(
+        pool.FindMessageTypeByName("grpc.reflection.v1.ServerReflectionResponse")
+    )
+    info = anonymous.stream_stream(
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        request_serializer=request_type.SerializeToString,
+        response_deserializer=response_type.FromString,
+    )
+    listing, described = info(
+        iter(
+            [
+                request_type(list_services=""),
+                request_type(file_containing_symbol="grpc.reflection.v1.ServerReflection"),
+            ]
+        )
+    )
+    names = {s.name for s in listing.list_services_response.service}
+    assert {
+        "nbpresign.v1.PresignService",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    } <= names
+    (raw,) = described.file_descriptor_response.file_descriptor_proto
+    assert descriptor_pb2.FileDescriptorProto.FromString(raw).package == "grpc.reflection.v1"
 
 
 def request_id_in(metadata: Iterable[Any] | None) -> str:  # (key, value) pairs

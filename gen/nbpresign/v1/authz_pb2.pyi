@@ -47,12 +47,15 @@ RESOURCE_KIND_USER: ResourceKind.ValueType  # 2
 Global___ResourceKind: _TypeAlias = ResourceKind  # noqa: Y015
 
 ACTION_PREFIX_FIELD_NUMBER: _builtins.int
-GRPC_ONLY_FIELD_NUMBER: _builtins.int
+NO_AWS_JSON_FIELD_NUMBER: _builtins.int
 RESOURCE_FIELD_NUMBER: _builtins.int
 action_prefix: _extension_dict._ExtensionFieldDescriptor[_descriptor_pb2.ServiceOptions, _builtins.str]
 """The IAM service prefix of this service's actions, e.g. "sagemaker"."""
-grpc_only: _extension_dict._ExtensionFieldDescriptor[_descriptor_pb2.ServiceOptions, _builtins.bool]
-"""Kept off the AWS JSON gateway: reachable over gRPC only."""
+no_aws_json: _extension_dict._ExtensionFieldDescriptor[_descriptor_pb2.ServiceOptions, _builtins.bool]
+"""Not a SageMaker operation: kept off the AWS JSON dialect (X-Amz-Target
+SageMaker.*). gRPC serves every RPC; REST serves those a google.api.http
+rule annotates.
+"""
 resource: _extension_dict._ExtensionFieldDescriptor[_descriptor_pb2.FieldOptions, Global___ResourceKind.ValueType]
 """The request field whose value names the resource a call acts on. A request
 without one acts on "*".

@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class GatewayServiceStub:
-    """Calls only a gateway makes; authorized as "nbpresign:<RPC name>".
+    """Calls only a gateway makes; authorized as "nbpresign:<RPC name>". gRPC only: it
+    carries no google.api.http rule, so no REST route reaches it.
     """
 
     def __init__(self, channel):
@@ -43,7 +44,8 @@ class GatewayServiceStub:
 
 
 class GatewayServiceServicer:
-    """Calls only a gateway makes; authorized as "nbpresign:<RPC name>".
+    """Calls only a gateway makes; authorized as "nbpresign:<RPC name>". gRPC only: it
+    carries no google.api.http rule, so no REST route reaches it.
     """
 
     def AuthenticateRequest(self, request, context):
@@ -70,7 +72,8 @@ def add_GatewayServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class GatewayService:
-    """Calls only a gateway makes; authorized as "nbpresign:<RPC name>".
+    """Calls only a gateway makes; authorized as "nbpresign:<RPC name>". gRPC only: it
+    carries no google.api.http rule, so no REST route reaches it.
     """
 
     @staticmethod

@@ -29,7 +29,9 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class GatewayServiceStub:
-    """Calls only a gateway makes; authorized as "nbpresign:<RPC name>"."""
+    """Calls only a gateway makes; authorized as "nbpresign:<RPC name>". gRPC only: it
+    carries no google.api.http rule, so no REST route reaches it.
+    """
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
@@ -40,14 +42,18 @@ class GatewayServiceStub:
 
 @_typing.type_check_only
 class GatewayServiceAsyncStub(GatewayServiceStub):
-    """Calls only a gateway makes; authorized as "nbpresign:<RPC name>"."""
+    """Calls only a gateway makes; authorized as "nbpresign:<RPC name>". gRPC only: it
+    carries no google.api.http rule, so no REST route reaches it.
+    """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     AuthenticateRequest: _aio.UnaryUnaryMultiCallable[_gateway_pb2.AuthenticateRequestRequest, _gateway_pb2.AuthenticateRequestResponse]  # type: ignore[assignment]
     """Verifies the SigV4 signature of an HTTP request; answers who signed it."""
 
 class GatewayServiceServicer(metaclass=_abc_1.ABCMeta):
-    """Calls only a gateway makes; authorized as "nbpresign:<RPC name>"."""
+    """Calls only a gateway makes; authorized as "nbpresign:<RPC name>". gRPC only: it
+    carries no google.api.http rule, so no REST route reaches it.
+    """
 
     @_abc_1.abstractmethod
     def AuthenticateRequest(

@@ -22,12 +22,13 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from nbpresign.v1 import authz_pb2 as nbpresign_dot_v1_dot_authz__pb2
 from nbpresign.v1 import constraints_pb2 as nbpresign_dot_v1_dot_constraints__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16nbpresign/v1/iam.proto\x12\x0cnbpresign.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18nbpresign/v1/authz.proto\x1a\x1enbpresign/v1/constraints.proto\"r\n\x04User\x12\x1b\n\tuser_name\x18\x01 \x01(\tR\x08UserName\x12\x10\n\x03\x61rn\x18\x02 \x01(\tR\x03\x41rn\x12;\n\x0b\x63reate_date\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nCreateDate\"\xcd\x01\n\tAccessKey\x12\x1b\n\tuser_name\x18\x01 \x01(\tR\x08UserName\x12\"\n\raccess_key_id\x18\x02 \x01(\tR\x0b\x41\x63\x63\x65ssKeyId\x12*\n\x11secret_access_key\x18\x03 \x01(\tR\x0fSecretAccessKey\x12\x16\n\x06status\x18\x04 \x01(\tR\x06Status\x12;\n\x0b\x63reate_date\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nCreateDate\"V\n\nUserPolicy\x12\x1f\n\x0bpolicy_name\x18\x01 \x01(\tR\nPolicyName\x12\'\n\x0fpolicy_document\x18\x02 \x01(\tR\x0ePolicyDocument\"K\n\x11\x43reateUserRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"<\n\x12\x43reateUserResponse\x12&\n\x04user\x18\x01 \x01(\x0b\x32\x12.nbpresign.v1.UserR\x04User\"\x12\n\x10ListUsersRequest\"=\n\x11ListUsersResponse\x12(\n\x05users\x18\x01 \x03(\x0b\x32\x12.nbpresign.v1.UserR\x05Users\"K\n\x11\x44\x65leteUserRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"\x14\n\x12\x44\x65leteUserResponse\"P\n\x16\x43reateAccessKeyRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"Q\n\x17\x43reateAccessKeyResponse\x12\x36\n\naccess_key\x18\x01 \x01(\x0b\x32\x17.nbpresign.v1.AccessKeyR\tAccessKey\"O\n\x15ListAccessKeysRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"a\n\x16ListAccessKeysResponse\x12G\n\x13\x61\x63\x63\x65ss_key_metadata\x18\x01 \x03(\x0b\x32\x17.nbpresign.v1.AccessKeyR\x11\x41\x63\x63\x65ssKeyMetadata\"\x86\x01\n\x16\x44\x65leteAccessKeyRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\x12\x34\n\raccess_key_id\x18\x02 \x01(\tB\x10\x92\x82\x19\x0c\x08\x01\x18\x80\x01\"\x05[\\w]+R\x0b\x41\x63\x63\x65ssKeyId\"\x19\n\x17\x44\x65leteAccessKeyResponse\"\xbc\x01\n\x14PutUserPolicyRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\x12\x37\n\x0bpolicy_name\x18\x02 \x01(\tB\x16\x92\x82\x19\x12\x08\x01\x18\x80\x01\"\x0b[\\w+=,.@-]+R\nPolicyName\x12\x33\n\x0fpolicy_document\x18\x03 \x01(\tB\n\x92\x82\x19\x06\x08\x01\x18\x80\x80\x08R\x0ePolicyDocument\"\x17\n\x15PutUserPolicyResponse\"Q\n\x17ListUserPoliciesRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"P\n\x18ListUserPoliciesResponse\x12\x34\n\x08policies\x18\x01 \x03(\x0b\x32\x18.nbpresign.v1.UserPolicyR\x08Policies\"\x8a\x01\n\x17\x44\x65leteUserPolicyRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\x12\x37\n\x0bpolicy_name\x18\x02 \x01(\tB\x16\x92\x82\x19\x12\x08\x01\x18\x80\x01\"\x0b[\\w+=,.@-]+R\nPolicyName\"\x1a\n\x18\x44\x65leteUserPolicyResponse2\xc6\x06\n\nIamService\x12O\n\nCreateUser\x12\x1f.nbpresign.v1.CreateUserRequest\x1a .nbpresign.v1.CreateUserResponse\x12L\n\tListUsers\x12\x1e.nbpresign.v1.ListUsersRequest\x1a\x1f.nbpresign.v1.ListUsersResponse\x12O\n\nDeleteUser\x12\x1f.nbpresign.v1.DeleteUserRequest\x1a .nbpresign.v1.DeleteUserResponse\x12^\n\x0f\x43reateAccessKey\x12$.nbpresign.v1.CreateAccessKeyRequest\x1a%.nbpresign.v1.CreateAccessKeyResponse\x12[\n\x0eListAccessKeys\x12#.nbpresign.v1.ListAccessKeysRequest\x1a$.nbpresign.v1.ListAccessKeysResponse\x12^\n\x0f\x44\x65leteAccessKey\x12$.nbpresign.v1.DeleteAccessKeyRequest\x1a%.nbpresign.v1.DeleteAccessKeyResponse\x12X\n\rPutUserPolicy\x12\".nbpresign.v1.PutUserPolicyRequest\x1a#.nbpresign.v1.PutUserPolicyResponse\x12\x61\n\x10ListUserPolicies\x12%.nbpresign.v1.ListUserPoliciesRequest\x1a&.nbpresign.v1.ListUserPoliciesResponse\x12\x61\n\x10\x44\x65leteUserPolicy\x12%.nbpresign.v1.DeleteUserPolicyRequest\x1a&.nbpresign.v1.DeleteUserPolicyResponse\x1a\x0b\x9a\x82\x19\x03iam\xa8\x82\x19\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16nbpresign/v1/iam.proto\x12\x0cnbpresign.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18nbpresign/v1/authz.proto\x1a\x1enbpresign/v1/constraints.proto\"r\n\x04User\x12\x1b\n\tuser_name\x18\x01 \x01(\tR\x08UserName\x12\x10\n\x03\x61rn\x18\x02 \x01(\tR\x03\x41rn\x12;\n\x0b\x63reate_date\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nCreateDate\"\xcd\x01\n\tAccessKey\x12\x1b\n\tuser_name\x18\x01 \x01(\tR\x08UserName\x12\"\n\raccess_key_id\x18\x02 \x01(\tR\x0b\x41\x63\x63\x65ssKeyId\x12*\n\x11secret_access_key\x18\x03 \x01(\tR\x0fSecretAccessKey\x12\x16\n\x06status\x18\x04 \x01(\tR\x06Status\x12;\n\x0b\x63reate_date\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nCreateDate\"V\n\nUserPolicy\x12\x1f\n\x0bpolicy_name\x18\x01 \x01(\tR\nPolicyName\x12\'\n\x0fpolicy_document\x18\x02 \x01(\tR\x0ePolicyDocument\"K\n\x11\x43reateUserRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"<\n\x12\x43reateUserResponse\x12&\n\x04user\x18\x01 \x01(\x0b\x32\x12.nbpresign.v1.UserR\x04User\"\x12\n\x10ListUsersRequest\"=\n\x11ListUsersResponse\x12(\n\x05users\x18\x01 \x03(\x0b\x32\x12.nbpresign.v1.UserR\x05Users\"K\n\x11\x44\x65leteUserRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"\x14\n\x12\x44\x65leteUserResponse\"P\n\x16\x43reateAccessKeyRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"Q\n\x17\x43reateAccessKeyResponse\x12\x36\n\naccess_key\x18\x01 \x01(\x0b\x32\x17.nbpresign.v1.AccessKeyR\tAccessKey\"O\n\x15ListAccessKeysRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"a\n\x16ListAccessKeysResponse\x12G\n\x13\x61\x63\x63\x65ss_key_metadata\x18\x01 \x03(\x0b\x32\x17.nbpresign.v1.AccessKeyR\x11\x41\x63\x63\x65ssKeyMetadata\"\x86\x01\n\x16\x44\x65leteAccessKeyRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\x12\x34\n\raccess_key_id\x18\x02 \x01(\tB\x10\x92\x82\x19\x0c\x08\x01\x18\x80\x01\"\x05[\\w]+R\x0b\x41\x63\x63\x65ssKeyId\"\x19\n\x17\x44\x65leteAccessKeyResponse\"\xbc\x01\n\x14PutUserPolicyRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\x12\x37\n\x0bpolicy_name\x18\x02 \x01(\tB\x16\x92\x82\x19\x12\x08\x01\x18\x80\x01\"\x0b[\\w+=,.@-]+R\nPolicyName\x12\x33\n\x0fpolicy_document\x18\x03 \x01(\tB\n\x92\x82\x19\x06\x08\x01\x18\x80\x80\x08R\x0ePolicyDocument\"\x17\n\x15PutUserPolicyResponse\"Q\n\x17ListUserPoliciesRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"P\n\x18ListUserPoliciesResponse\x12\x34\n\x08policies\x18\x01 \x03(\x0b\x32\x18.nbpresign.v1.UserPolicyR\x08Policies\"\x8a\x01\n\x17\x44\x65leteUserPolicyRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\x12\x37\n\x0bpolicy_name\x18\x02 \x01(\tB\x16\x92\x82\x19\x12\x08\x01\x18\x80\x01\"\x0b[\\w+=,.@-]+R\nPolicyName\"\x1a\n\x18\x44\x65leteUserPolicyResponse2\xbf\t\n\nIamService\x12\x65\n\nCreateUser\x12\x1f.nbpresign.v1.CreateUserRequest\x1a .nbpresign.v1.CreateUserResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\"\t/v1/users:\x01*\x12_\n\tListUsers\x12\x1e.nbpresign.v1.ListUsersRequest\x1a\x1f.nbpresign.v1.ListUsersResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/users\x12n\n\nDeleteUser\x12\x1f.nbpresign.v1.DeleteUserRequest\x1a .nbpresign.v1.DeleteUserResponse\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/v1/users/{user_name}\x12\x8c\x01\n\x0f\x43reateAccessKey\x12$.nbpresign.v1.CreateAccessKeyRequest\x1a%.nbpresign.v1.CreateAccessKeyResponse\",\x82\xd3\xe4\x93\x02&\"!/v1/users/{user_name}/access-keys:\x01*\x12\x86\x01\n\x0eListAccessKeys\x12#.nbpresign.v1.ListAccessKeysRequest\x1a$.nbpresign.v1.ListAccessKeysResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/users/{user_name}/access-keys\x12\x99\x01\n\x0f\x44\x65leteAccessKey\x12$.nbpresign.v1.DeleteAccessKeyRequest\x1a%.nbpresign.v1.DeleteAccessKeyResponse\"9\x82\xd3\xe4\x93\x02\x33*1/v1/users/{user_name}/access-keys/{access_key_id}\x12\x91\x01\n\rPutUserPolicy\x12\".nbpresign.v1.PutUserPolicyRequest\x1a#.nbpresign.v1.PutUserPolicyResponse\"7\x82\xd3\xe4\x93\x02\x31\x1a,/v1/users/{user_name}/policies/{policy_name}:\x01*\x12\x89\x01\n\x10ListUserPolicies\x12%.nbpresign.v1.ListUserPoliciesRequest\x1a&.nbpresign.v1.ListUserPoliciesResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/users/{user_name}/policies\x12\x97\x01\n\x10\x44\x65leteUserPolicy\x12%.nbpresign.v1.DeleteUserPolicyRequest\x1a&.nbpresign.v1.DeleteUserPolicyResponse\"4\x82\xd3\xe4\x93\x02.*,/v1/users/{user_name}/policies/{policy_name}\x1a\x0b\x9a\x82\x19\x03iam\xa8\x82\x19\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -60,48 +61,66 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DELETEUSERPOLICYREQUEST'].fields_by_name['policy_name']._serialized_options = b'\222\202\031\022\010\001\030\200\001\"\013[\\w+=,.@-]+'
   _globals['_IAMSERVICE']._loaded_options = None
   _globals['_IAMSERVICE']._serialized_options = b'\232\202\031\003iam\250\202\031\001'
-  _globals['_USER']._serialized_start=131
-  _globals['_USER']._serialized_end=245
-  _globals['_ACCESSKEY']._serialized_start=248
-  _globals['_ACCESSKEY']._serialized_end=453
-  _globals['_USERPOLICY']._serialized_start=455
-  _globals['_USERPOLICY']._serialized_end=541
-  _globals['_CREATEUSERREQUEST']._serialized_start=543
-  _globals['_CREATEUSERREQUEST']._serialized_end=618
-  _globals['_CREATEUSERRESPONSE']._serialized_start=620
-  _globals['_CREATEUSERRESPONSE']._serialized_end=680
-  _globals['_LISTUSERSREQUEST']._serialized_start=682
-  _globals['_LISTUSERSREQUEST']._serialized_end=700
-  _globals['_LISTUSERSRESPONSE']._serialized_start=702
-  _globals['_LISTUSERSRESPONSE']._serialized_end=763
-  _globals['_DELETEUSERREQUEST']._serialized_start=765
-  _globals['_DELETEUSERREQUEST']._serialized_end=840
-  _globals['_DELETEUSERRESPONSE']._serialized_start=842
-  _globals['_DELETEUSERRESPONSE']._serialized_end=862
-  _globals['_CREATEACCESSKEYREQUEST']._serialized_start=864
-  _globals['_CREATEACCESSKEYREQUEST']._serialized_end=944
-  _globals['_CREATEACCESSKEYRESPONSE']._serialized_start=946
-  _globals['_CREATEACCESSKEYRESPONSE']._serialized_end=1027
-  _globals['_LISTACCESSKEYSREQUEST']._serialized_start=1029
-  _globals['_LISTACCESSKEYSREQUEST']._serialized_end=1108
-  _globals['_LISTACCESSKEYSRESPONSE']._serialized_start=1110
-  _globals['_LISTACCESSKEYSRESPONSE']._serialized_end=1207
-  _globals['_DELETEACCESSKEYREQUEST']._serialized_start=1210
-  _globals['_DELETEACCESSKEYREQUEST']._serialized_end=1344
-  _globals['_DELETEACCESSKEYRESPONSE']._serialized_start=1346
-  _globals['_DELETEACCESSKEYRESPONSE']._serialized_end=1371
-  _globals['_PUTUSERPOLICYREQUEST']._serialized_start=1374
-  _globals['_PUTUSERPOLICYREQUEST']._serialized_end=1562
-  _globals['_PUTUSERPOLICYRESPONSE']._serialized_start=1564
-  _globals['_PUTUSERPOLICYRESPONSE']._serialized_end=1587
-  _globals['_LISTUSERPOLICIESREQUEST']._serialized_start=1589
-  _globals['_LISTUSERPOLICIESREQUEST']._serialized_end=1670
-  _globals['_LISTUSERPOLICIESRESPONSE']._serialized_start=1672
-  _globals['_LISTUSERPOLICIESRESPONSE']._serialized_end=1752
-  _globals['_DELETEUSERPOLICYREQUEST']._serialized_start=1755
-  _globals['_DELETEUSERPOLICYREQUEST']._serialized_end=1893
-  _globals['_DELETEUSERPOLICYRESPONSE']._serialized_start=1895
-  _globals['_DELETEUSERPOLICYRESPONSE']._serialized_end=1921
-  _globals['_IAMSERVICE']._serialized_start=1924
-  _globals['_IAMSERVICE']._serialized_end=2762
+  _globals['_IAMSERVICE'].methods_by_name['CreateUser']._loaded_options = None
+  _globals['_IAMSERVICE'].methods_by_name['CreateUser']._serialized_options = b'\202\323\344\223\002\016\"\t/v1/users:\001*'
+  _globals['_IAMSERVICE'].methods_by_name['ListUsers']._loaded_options = None
+  _globals['_IAMSERVICE'].methods_by_name['ListUsers']._serialized_options = b'\202\323\344\223\002\013\022\t/v1/users'
+  _globals['_IAMSERVICE'].methods_by_name['DeleteUser']._loaded_options = None
+  _globals['_IAMSERVICE'].methods_by_name['DeleteUser']._serialized_options = b'\202\323\344\223\002\027*\025/v1/users/{user_name}'
+  _globals['_IAMSERVICE'].methods_by_name['CreateAccessKey']._loaded_options = None
+  _globals['_IAMSERVICE'].methods_by_name['CreateAccessKey']._serialized_options = b'\202\323\344\223\002&\"!/v1/users/{user_name}/access-keys:\001*'
+  _globals['_IAMSERVICE'].methods_by_name['ListAccessKeys']._loaded_options = None
+  _globals['_IAMSERVICE'].methods_by_name['ListAccessKeys']._serialized_options = b'\202\323\344\223\002#\022!/v1/users/{user_name}/access-keys'
+  _globals['_IAMSERVICE'].methods_by_name['DeleteAccessKey']._loaded_options = None
+  _globals['_IAMSERVICE'].methods_by_name['DeleteAccessKey']._serialized_options = b'\202\323\344\223\0023*1/v1/users/{user_name}/access-keys/{access_key_id}'
+  _globals['_IAMSERVICE'].methods_by_name['PutUserPolicy']._loaded_options = None
+  _globals['_IAMSERVICE'].methods_by_name['PutUserPolicy']._serialized_options = b'\202\323\344\223\0021\032,/v1/users/{user_name}/policies/{policy_name}:\001*'
+  _globals['_IAMSERVICE'].methods_by_name['ListUserPolicies']._loaded_options = None
+  _globals['_IAMSERVICE'].methods_by_name['ListUserPolicies']._serialized_options = b'\202\323\344\223\002 \022\036/v1/users/{user_name}/policies'
+  _globals['_IAMSERVICE'].methods_by_name['DeleteUserPolicy']._loaded_options = None
+  _globals['_IAMSERVICE'].methods_by_name['DeleteUserPolicy']._serialized_options = b'\202\323\344\223\002.*,/v1/users/{user_name}/policies/{policy_name}'
+  _globals['_USER']._serialized_start=161
+  _globals['_USER']._serialized_end=275
+  _globals['_ACCESSKEY']._serialized_start=278
+  _globals['_ACCESSKEY']._serialized_end=483
+  _globals['_USERPOLICY']._serialized_start=485
+  _globals['_USERPOLICY']._serialized_end=571
+  _globals['_CREATEUSERREQUEST']._serialized_start=573
+  _globals['_CREATEUSERREQUEST']._serialized_end=648
+  _globals['_CREATEUSERRESPONSE']._serialized_start=650
+  _globals['_CREATEUSERRESPONSE']._serialized_end=710
+  _globals['_LISTUSERSREQUEST']._serialized_start=712
+  _globals['_LISTUSERSREQUEST']._serialized_end=730
+  _globals['_LISTUSERSRESPONSE']._serialized_start=732
+  _globals['_LISTUSERSRESPONSE']._serialized_end=793
+  _globals['_DELETEUSERREQUEST']._serialized_start=795
+  _globals['_DELETEUSERREQUEST']._serialized_end=870
+  _globals['_DELETEUSERRESPONSE']._serialized_start=872
+  _globals['_DELETEUSERRESPONSE']._serialized_end=892
+  _globals['_CREATEACCESSKEYREQUEST']._serialized_start=894
+  _globals['_CREATEACCESSKEYREQUEST']._serialized_end=974
+  _globals['_CREATEACCESSKEYRESPONSE']._serialized_start=976
+  _globals['_CREATEACCESSKEYRESPONSE']._serialized_end=1057
+  _globals['_LISTACCESSKEYSREQUEST']._serialized_start=1059
+  _globals['_LISTACCESSKEYSREQUEST']._serialized_end=1138
+  _globals['_LISTACCESSKEYSRESPONSE']._serialized_start=1140
+  _globals['_LISTACCESSKEYSRESPONSE']._serialized_end=1237
+  _globals['_DELETEACCESSKEYREQUEST']._serialized_start=1240
+  _globals['_DELETEACCESSKEYREQUEST']._serialized_end=1374
+  _globals['_DELETEACCESSKEYRESPONSE']._serialized_start=1376
+  _globals['_DELETEACCESSKEYRESPONSE']._serialized_end=1401
+  _globals['_PUTUSERPOLICYREQUEST']._serialized_start=1404
+  _globals['_PUTUSERPOLICYREQUEST']._serialized_end=1592
+  _globals['_PUTUSERPOLICYRESPONSE']._serialized_start=1594
+  _globals['_PUTUSERPOLICYRESPONSE']._serialized_end=1617
+  _globals['_LISTUSERPOLICIESREQUEST']._serialized_start=1619
+  _globals['_LISTUSERPOLICIESREQUEST']._serialized_end=1700
+  _globals['_LISTUSERPOLICIESRESPONSE']._serialized_start=1702
+  _globals['_LISTUSERPOLICIESRESPONSE']._serialized_end=1782
+  _globals['_DELETEUSERPOLICYREQUEST']._serialized_start=1785
+  _globals['_DELETEUSERPOLICYREQUEST']._serialized_end=1923
+  _globals['_DELETEUSERPOLICYRESPONSE']._serialized_start=1925
+  _globals['_DELETEUSERPOLICYRESPONSE']._serialized_end=1951
+  _globals['_IAMSERVICE']._serialized_start=1954
+  _globals['_IAMSERVICE']._serialized_end=3169
 # @@protoc_insertion_point(module_scope)

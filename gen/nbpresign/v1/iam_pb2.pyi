@@ -4,8 +4,8 @@ isort:skip_file
 Identities: users, their access keys and the policies attached to them.
 
 Shaped like IAM's own CreateUser, CreateAccessKey and PutUserPolicy. Reachable over
-gRPC only (the CLI's `nbpresign users|keys|policies`); every call is authorized as
-"iam:<RPC name>" on the user's ARN.
+gRPC (the CLI's `nbpresign users|keys|policies`) and REST (/v1/users/...), not over
+AWS JSON; every call is authorized as "iam:<RPC name>" on the user's ARN.
 """
 
 from collections import abc as _abc

@@ -22,11 +22,12 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from nbpresign.v1 import authz_pb2 as nbpresign_dot_v1_dot_authz__pb2
 from nbpresign.v1 import constraints_pb2 as nbpresign_dot_v1_dot_constraints__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1anbpresign/v1/presign.proto\x12\x0cnbpresign.v1\x1a\x18nbpresign/v1/authz.proto\x1a\x1enbpresign/v1/constraints.proto\"\x9e\x02\n)CreatePresignedNotebookInstanceUrlRequest\x12`\n\x16notebook_instance_name\x18\x01 \x01(\tB*\x92\x82\x19\"\x08\x01\x18?\"\x1c^[a-zA-Z0-9](-*[a-zA-Z0-9])*\xa0\x82\x19\x01R\x14NotebookInstanceName\x12\x64\n&session_expiration_duration_in_seconds\x18\x02 \x01(\x05\x42\x0b\x92\x82\x19\x07(\x88\x0e\x30\xc0\xd1\x02H\x00R\"SessionExpirationDurationInSeconds\x88\x01\x01\x42)\n\'_session_expiration_duration_in_seconds\"S\n*CreatePresignedNotebookInstanceUrlResponse\x12%\n\x0e\x61uthorized_url\x18\x01 \x01(\tR\rAuthorizedUrl2\xb9\x01\n\x0ePresignService\x12\x97\x01\n\"CreatePresignedNotebookInstanceUrl\x12\x37.nbpresign.v1.CreatePresignedNotebookInstanceUrlRequest\x1a\x38.nbpresign.v1.CreatePresignedNotebookInstanceUrlResponse\x1a\r\x9a\x82\x19\tsagemakerb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1anbpresign/v1/presign.proto\x12\x0cnbpresign.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x18nbpresign/v1/authz.proto\x1a\x1enbpresign/v1/constraints.proto\"\x9e\x02\n)CreatePresignedNotebookInstanceUrlRequest\x12`\n\x16notebook_instance_name\x18\x01 \x01(\tB*\x92\x82\x19\"\x08\x01\x18?\"\x1c^[a-zA-Z0-9](-*[a-zA-Z0-9])*\xa0\x82\x19\x01R\x14NotebookInstanceName\x12\x64\n&session_expiration_duration_in_seconds\x18\x02 \x01(\x05\x42\x0b\x92\x82\x19\x07(\x88\x0e\x30\xc0\xd1\x02H\x00R\"SessionExpirationDurationInSeconds\x88\x01\x01\x42)\n\'_session_expiration_duration_in_seconds\"S\n*CreatePresignedNotebookInstanceUrlResponse\x12%\n\x0e\x61uthorized_url\x18\x01 \x01(\tR\rAuthorizedUrl2\x88\x02\n\x0ePresignService\x12\xe6\x01\n\"CreatePresignedNotebookInstanceUrl\x12\x37.nbpresign.v1.CreatePresignedNotebookInstanceUrlRequest\x1a\x38.nbpresign.v1.CreatePresignedNotebookInstanceUrlResponse\"M\x82\xd3\xe4\x93\x02G\"B/v1/notebook-instances/{notebook_instance_name}:createPresignedUrl:\x01*\x1a\r\x9a\x82\x19\tsagemakerb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,10 +40,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATEPRESIGNEDNOTEBOOKINSTANCEURLREQUEST'].fields_by_name['session_expiration_duration_in_seconds']._serialized_options = b'\222\202\031\007(\210\0160\300\321\002'
   _globals['_PRESIGNSERVICE']._loaded_options = None
   _globals['_PRESIGNSERVICE']._serialized_options = b'\232\202\031\tsagemaker'
-  _globals['_CREATEPRESIGNEDNOTEBOOKINSTANCEURLREQUEST']._serialized_start=103
-  _globals['_CREATEPRESIGNEDNOTEBOOKINSTANCEURLREQUEST']._serialized_end=389
-  _globals['_CREATEPRESIGNEDNOTEBOOKINSTANCEURLRESPONSE']._serialized_start=391
-  _globals['_CREATEPRESIGNEDNOTEBOOKINSTANCEURLRESPONSE']._serialized_end=474
-  _globals['_PRESIGNSERVICE']._serialized_start=477
-  _globals['_PRESIGNSERVICE']._serialized_end=662
+  _globals['_PRESIGNSERVICE'].methods_by_name['CreatePresignedNotebookInstanceUrl']._loaded_options = None
+  _globals['_PRESIGNSERVICE'].methods_by_name['CreatePresignedNotebookInstanceUrl']._serialized_options = b'\202\323\344\223\002G\"B/v1/notebook-instances/{notebook_instance_name}:createPresignedUrl:\001*'
+  _globals['_CREATEPRESIGNEDNOTEBOOKINSTANCEURLREQUEST']._serialized_start=133
+  _globals['_CREATEPRESIGNEDNOTEBOOKINSTANCEURLREQUEST']._serialized_end=419
+  _globals['_CREATEPRESIGNEDNOTEBOOKINSTANCEURLRESPONSE']._serialized_start=421
+  _globals['_CREATEPRESIGNEDNOTEBOOKINSTANCEURLRESPONSE']._serialized_end=504
+  _globals['_PRESIGNSERVICE']._serialized_start=507
+  _globals['_PRESIGNSERVICE']._serialized_end=771
 # @@protoc_insertion_point(module_scope)

@@ -89,3 +89,47 @@ def test_bad_timestamps(value: str) -> None:
     with pytest.raises(ServiceError) as caught:
         marshal.parse(f'{{"CreationTimeAfter": {value}}}'.encode(), nb.ListNotebookInstancesRequest)
     assert caught.value.code.aws == "SerializationException"
+
+
+def test_an_empty_list_is_sent_as_aws_does() -> None:
+    # MessageToDict drops empty repeated fields; the AWS SDKs then see no list at all.
+    assert json.loads(marshal.render(nb.ListNotebookInstancesResponse())) == {
+        "NotebookInstances": []
+    }
+
+
+def test_the_registry_is_keyed_by_content_type() -> None:
+    for content_type, marshaler in marshal.MARSHALERS.items():
+        assert marshaler.content_type == content_type
+    assert set(marshal.MARSHALERS) == {"application/x-amz-json-1.1", "application/json"}
+
+
+PROTO_JSON = marshal.MARSHALERS["application/json"]
+
+
+def test_proto_json_takes_json_names_and_proto_names() -> None:
+    for body in (b'{"NotebookInstanceName": "nb"}', b'{"notebook_instance_name": "nb"}'):
+        assert PROTO_JSON.parse(body, Presign) == Presign(notebook_instance_name="nb")
+
+
+@pytest.mark.parametrize(
+    "body", [b"{", b"[]", b'{"Extra": 1}', b'{"SessionExpirationDurationInSeconds": "x"}']
+)
+def test_proto_json_refuses(body: bytes) -> None:
+    with pytest.raises(ServiceError) as caught:
+        PROTO_JSON.parse(body, Presign)
+    assert caught.value.code.aws == "SerializationException"
+
+
+def test_proto_json_renders_every_field_without_presence() -> None:
+    stamp = Timestamp(seconds=1523050674, nanos=78_000_000)
+    rendered = json.loads(
+        PROTO_JSON.render(nb.DescribeNotebookInstanceResponse(creation_time=stamp))
+    )
+    assert rendered["CreationTime"] == "2018-04-06T21:37:54.078Z"
+    assert rendered["NotebookInstanceName"] == ""
+    assert "LastModifiedTime" not in rendered  # a message field has presence: unset is absent
+    assert json.loads(PROTO_JSON.render(nb.ListNotebookInstancesResponse())) == {
+        "NextToken": "",
+        "NotebookInstances": [],
+    }
