@@ -18,8 +18,7 @@ from nbpresign.server.storage import (
 )
 from nbpresign.server.storage.base import SortColumn
 from nbpresign.server.storage.opening import open_storage
-from nbpresign.server.storage.postgres import PostgresStorage
-from nbpresign.server.storage.sqlite import SqliteStorage
+from nbpresign.server.storage.postgres import PostgresDatabase
 
 from databases import BACKENDS, database_for
 
@@ -37,13 +36,10 @@ async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 
 
 async def count_redeemed(storage: Storage) -> list[str]:
-    if isinstance(storage, SqliteStorage):
-        return [row[0] for row in storage._db.execute("SELECT token_id FROM redeemed_tokens")]
-    assert isinstance(storage, PostgresStorage)
-    return [row[0] for row in await storage._pool.fetch("SELECT token_id FROM redeemed_tokens")]
+    return [row[0] for row in await storage._db.fetch("SELECT token_id FROM redeemed_tokens")]
 
 
-async def test_add_get_and_case_insensitive_uniqueness(storage: SqliteStorage) -> None:
+async def test_add_get_and_case_insensitive_uniqueness(storage: Storage) -> None:
     await storage.add_instance(instance("MyNb", 1.0))
     found = await storage.get_instance("mynb")
     assert found is not None
@@ -52,7 +48,7 @@ async def test_add_get_and_case_insensitive_uniqueness(storage: SqliteStorage) -
         await storage.add_instance(instance("MYNB", 2.0))
 
 
-async def test_conditional_status_change_and_delete(storage: SqliteStorage) -> None:
+async def test_conditional_status_change_and_delete(storage: Storage) -> None:
     await storage.add_instance(instance("a", 1.0))
     assert not await storage.delete_instance("a", allowed_from=[STOPPED])
     assert await storage.change_status("a", allowed_from=[IN_SERVICE], to=STOPPED, now=5.0)
@@ -64,7 +60,7 @@ async def test_conditional_status_change_and_delete(storage: SqliteStorage) -> N
     assert await storage.get_instance("a") is None
 
 
-async def test_keyset_pages_cover_everything_once(storage: SqliteStorage) -> None:
+async def test_keyset_pages_cover_everything_once(storage: Storage) -> None:
     # Equal creation times and statuses: the key breaks ties, so nothing repeats or drops.
     for i in range(7):
         await storage.add_instance(
@@ -93,7 +89,7 @@ async def test_keyset_pages_cover_everything_once(storage: SqliteStorage) -> Non
             assert len(seen) == 7
 
 
-async def test_filters(storage: SqliteStorage) -> None:
+async def test_filters(storage: Storage) -> None:
     await storage.add_instance(instance("Alpha", 10.0))
     await storage.add_instance(instance("beta", 20.0, STOPPED))
     await storage.add_instance(instance("alphabet", 30.0))
@@ -167,25 +163,25 @@ async def test_events_reach_subscribers(storage: Storage) -> None:
     assert seen == ["instance:nb"]
 
 
-async def test_a_token_is_redeemed_once(storage: SqliteStorage) -> None:
+async def test_a_token_is_redeemed_once(storage: Storage) -> None:
     assert await storage.redeem_once("t1", expires_at=100.0, now=10.0)
     assert not await storage.redeem_once("t1", expires_at=100.0, now=11.0)
 
 
-async def test_racing_redemptions_have_one_winner(storage: SqliteStorage) -> None:
+async def test_racing_redemptions_have_one_winner(storage: Storage) -> None:
     results = await asyncio.gather(
         *(storage.redeem_once("race", expires_at=100.0, now=1.0) for _ in range(10))
     )
     assert results.count(True) == 1
 
 
-async def test_expired_redemption_records_are_purged(storage: SqliteStorage) -> None:
+async def test_expired_redemption_records_are_purged(storage: Storage) -> None:
     await storage.redeem_once("old", expires_at=50.0, now=10.0)
     await storage.redeem_once("new", expires_at=500.0, now=60.0)  # purges what expired by 60
     assert await count_redeemed(storage) == ["new"]
 
 
-async def test_replace_upstream(storage: SqliteStorage) -> None:
+async def test_replace_upstream(storage: Storage) -> None:
     await storage.add_instance(instance("demo", 1.0))
     assert await storage.replace_upstream(
         "demo", jupyter_url="http://127.0.0.1:9/", jupyter_token="t2", now=5.0
@@ -245,14 +241,14 @@ async def test_pooled_postgresql_connections_keep_no_session_state(tmp_path: Pat
         assert url is not None
         storage = await open_storage(url, tmp_path)
         try:
-            assert isinstance(storage, PostgresStorage)
+            assert isinstance(storage._db, PostgresDatabase)
             await asyncio.gather(*(every_kind_of_call(storage, str(n)) for n in range(4)))
             fresh = await asyncpg.connect(url)
             try:
                 baseline = await session_state(fresh)  # a query's own portal is a cursor
             finally:
                 await fresh.close()
-            pool = storage._pool
+            pool = storage._db._pool
             held = [await pool.acquire() for _ in range(pool.get_size())]
             try:
                 assert len(held) > 1  # the calls ran on several connections
