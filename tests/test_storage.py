@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import re
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,7 +17,11 @@ from nbpresign.server.storage import (
     DuplicateInstance,
     DuplicateUser,
     InstanceQuery,
+    InvalidText,
     Storage,
+    StorageError,
+    StorageUnavailable,
+    sqlite,
 )
 from nbpresign.server.storage.base import SortColumn
 from nbpresign.server.storage.opening import open_storage
@@ -259,3 +266,222 @@ async def test_pooled_postgresql_connections_keep_no_session_state(tmp_path: Pat
                     await pool.release(connection)
         finally:
             await storage.close()
+
+
+async def test_a_nested_transaction_rolls_back_alone(storage: Storage) -> None:
+    insert = "INSERT INTO users (name, creation_time) VALUES ($1, 1.0)"
+    async with storage._db.transaction() as tx:
+        await tx.execute(insert, "outer")
+        with pytest.raises(RuntimeError):
+            async with tx.transaction() as inner:
+                await inner.execute(insert, "inner")
+                raise RuntimeError("only the savepoint goes")
+    assert [user.name for user in await storage.list_users()] == ["outer"]
+
+
+async def test_bad_sql_is_a_storage_error_not_an_outage(storage: Storage) -> None:
+    with pytest.raises(StorageError) as raised:
+        await storage._db.fetch("SELECT * FROM no_such_table")
+    assert not isinstance(raised.value, StorageUnavailable)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_closed_storage_is_unavailable(tmp_path: Path, backend: str) -> None:
+    async with database_for(backend) as url:
+        storage = await open_storage(url, tmp_path)
+        await storage.close()
+        with pytest.raises(StorageUnavailable):
+            await storage.get_instance("nb")
+
+
+async def test_sqlite_transactions_keep_other_coroutines_out(tmp_path: Path) -> None:
+    # One connection for every coroutine: a statement run while another coroutine's
+    # transaction is open (and awaiting) would be part of it, and roll back with it.
+    storage = await open_storage(None, tmp_path)
+    order: list[str] = []
+    began = asyncio.Event()
+
+    async def rolled_back() -> None:
+        with pytest.raises(RuntimeError):
+            async with storage._db.transaction() as tx:
+                await tx.execute("INSERT INTO users (name, creation_time) VALUES ('in', 1.0)")
+                began.set()
+                await asyncio.sleep(0.2)  # the outsider runs meanwhile
+                order.append("rolled back")
+                raise RuntimeError("roll back")
+
+    async def outsider() -> None:
+        await began.wait()
+        assert await storage.get_user("in") is None  # never sees the uncommitted row
+        await storage.add_user(User("outsider", 2.0))
+        order.append("outsider wrote")
+
+    try:
+        await asyncio.gather(rolled_back(), outsider())
+        assert order == ["rolled back", "outsider wrote"]
+        assert [user.name for user in await storage.list_users()] == ["outsider"]
+    finally:
+        await storage.close()
+
+
+async def test_sqlite_locked_by_another_process_is_unavailable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite, "BUSY_TIMEOUT_SECONDS", 0.2)
+    storage = await open_storage(None, tmp_path)
+    other = sqlite3.connect(tmp_path / sqlite.DB_FILE_NAME, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # as another worker process writing
+        with pytest.raises(StorageUnavailable, match="locked"):
+            await storage.add_user(User("alice", 1.0))
+        other.execute("ROLLBACK")
+        await storage.add_user(User("alice", 1.0))
+    finally:
+        other.close()
+        await storage.close()
+
+
+async def test_nul_in_text_on_postgresql_is_invalid_text(tmp_path: Path) -> None:
+    async with database_for("postgresql") as url:
+        storage = await open_storage(url, tmp_path)
+        try:
+            with pytest.raises(InvalidText):
+                await storage.get_instance("nb\x00")
+            with pytest.raises(ValueError):  # InvalidText is one: the input is at fault
+                await storage.add_user(User("alice\x00", 1.0))
+            assert await storage.list_users() == []  # and the connection still answers
+        finally:
+            await storage.close()
+
+
+# What main created before the schema was written once (commit 2e2f0d5), and how each
+# dialect recorded it: SQLite three steps in PRAGMA user_version, PostgreSQL one
+# schema_migrations row.
+MAIN_SQLITE_SCHEMA = """
+    CREATE TABLE notebook_instances (
+        key TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        jupyter_url TEXT NOT NULL,
+        jupyter_token TEXT NOT NULL,
+        status TEXT NOT NULL,
+        creation_time REAL NOT NULL,
+        last_modified_time REAL NOT NULL
+    );
+    CREATE INDEX notebook_instances_creation ON notebook_instances (creation_time, key);
+    CREATE INDEX notebook_instances_status ON notebook_instances (status, key);
+    CREATE TABLE redeemed_tokens (
+        token_id TEXT PRIMARY KEY,
+        expires_at REAL NOT NULL
+    );
+    CREATE INDEX redeemed_tokens_expiry ON redeemed_tokens (expires_at);
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        creation_time REAL NOT NULL
+    );
+    CREATE TABLE access_keys (
+        key_id TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+        sealed_secret BLOB NOT NULL,
+        status TEXT NOT NULL,
+        creation_time REAL NOT NULL
+    );
+    CREATE INDEX access_keys_user ON access_keys (user_name);
+    CREATE TABLE user_policies (
+        user_name TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+        policy_name TEXT NOT NULL,
+        document TEXT NOT NULL,
+        PRIMARY KEY (user_name, policy_name)
+    );
+    CREATE TABLE signing_keys (
+        kid TEXT PRIMARY KEY,
+        sealed_key BLOB NOT NULL,
+        creation_time REAL NOT NULL
+    );
+    CREATE TABLE shared_secrets (
+        name TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    );
+    PRAGMA user_version = 3;
+"""
+# PostgreSQL's script was the same statements with its own type names, in one step.
+MAIN_POSTGRESQL_SCHEMA = (
+    MAIN_SQLITE_SCHEMA.replace("REAL", "DOUBLE PRECISION")  # noqa: S608 (constants only)
+    .replace("BLOB", "BYTEA")
+    .replace("PRAGMA user_version = 3;", "")
+    + """
+    CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY);
+    INSERT INTO schema_migrations (version) VALUES (1);
+"""
+)
+MAIN_ROWS = [
+    (
+        "INSERT INTO notebook_instances VALUES ($1, $2, 'http://127.0.0.1:8888/', 't', $3, 1.0, 2.0)",
+        ("oldnb", "OldNb", IN_SERVICE),
+    ),
+    ("INSERT INTO users VALUES ($1, 1.0)", ("alice",)),
+    ("INSERT INTO access_keys VALUES ($1, $2, $3, $4, 1.0)", ("AKIAOLD", "alice", b"s", ACTIVE)),
+    ("INSERT INTO user_policies VALUES ($1, $2, $3)", ("alice", "p", "{}")),
+    ("INSERT INTO signing_keys VALUES ($1, $2, 1.0)", ("k1", b"key")),
+    ("INSERT INTO shared_secrets VALUES ($1, $2)", ("master-key", b"M")),
+    ("INSERT INTO redeemed_tokens VALUES ($1, 100.0)", ("used",)),
+]
+
+
+async def create_as_main(backend: str, url: str | None, data_dir: Path) -> None:
+    if backend == "sqlite":
+        with contextlib.closing(sqlite3.connect(data_dir / sqlite.DB_FILE_NAME)) as db, db:
+            db.executescript(MAIN_SQLITE_SCHEMA)
+            for sql, args in MAIN_ROWS:
+                db.execute(re.sub(r"\$\d+", "?", sql), args)
+        return
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(MAIN_POSTGRESQL_SCHEMA)
+        for sql, args in MAIN_ROWS:
+            await connection.execute(sql, *args)
+    finally:
+        await connection.close()
+
+
+async def describe_schema(storage: Storage) -> list[tuple[object, ...]]:
+    """Tables, columns with their types, indexes, constraints and the version bookkeeping."""
+    db = storage._db
+    if db.dialect == "sqlite":
+        rows = await db.fetch("SELECT type, name, sql FROM sqlite_master ORDER BY name")
+        described = [(kind, name, " ".join((sql or "").split())) for kind, name, sql in rows]
+        return [*described, ("user_version", await db.fetchval("PRAGMA user_version"))]
+    queries = [
+        "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns "
+        "WHERE table_schema = 'public' ORDER BY table_name, ordinal_position",
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1",
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE connamespace = 'public'::regnamespace ORDER BY 1",
+        "SELECT 'version', version FROM schema_migrations ORDER BY version",
+    ]
+    return [tuple(row) for query in queries for row in await db.fetch(query)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_database_created_by_main_opens_with_its_data(tmp_path: Path, backend: str) -> None:
+    async with database_for(backend) as old_url, database_for(backend) as new_url:
+        (tmp_path / "old").mkdir()
+        (tmp_path / "new").mkdir()
+        await create_as_main(backend, old_url, tmp_path / "old")
+        old = await open_storage(old_url, tmp_path / "old")
+        new = await open_storage(new_url, tmp_path / "new")
+        try:
+            kept = await old.get_instance("oldnb")
+            assert kept is not None
+            assert (kept.name, kept.status, kept.last_modified_time) == ("OldNb", IN_SERVICE, 2.0)
+            key = await old.get_access_key("AKIAOLD")
+            assert key is not None
+            assert (key.user_name, key.sealed_secret) == ("alice", b"s")
+            assert await old.list_user_policies("alice") == [("p", "{}")]
+            assert await old.signing_keys() == [("k1", b"key", 1.0)]
+            assert await old.shared_secret("master-key", b"other") == b"M"
+            assert not await old.redeem_once("used", expires_at=100.0, now=1.0)
+            # The schema written once is the one each dialect had, bookkeeping included.
+            assert await describe_schema(old) == await describe_schema(new)
+        finally:
+            await old.close()
+            await new.close()
