@@ -146,7 +146,10 @@ class PostgresDatabase:
         with _converted():
             pool = await asyncpg.create_pool(
                 url,
-                min_size=1,
+                # No floor: asyncpg (0.32) would keep one by reconnecting in the background,
+                # logging a traceback for each failed try through an outage. Connections
+                # are made when a call needs one.
+                min_size=0,
                 max_size=10,
                 reset=_keep_session,
                 timeout=call_timeout,  # to connect
@@ -245,7 +248,7 @@ class PostgresDatabase:
             started = time.monotonic()
             attempts = await self._reconnect()
             log.info(
-                "PostgreSQL listener reconnected after %.1f s (%d attempts); resyncing",
+                "PostgreSQL listener reconnected after %.1f s (attempt %d); resyncing",
                 time.monotonic() - started,
                 attempts,
             )
@@ -263,7 +266,8 @@ class PostgresDatabase:
                 return attempts
             except StorageError as exc:
                 if attempts <= LOGGED_ATTEMPTS:
-                    log.info("reconnecting the PostgreSQL listener failed: %s", exc)
+                    quietly = "; retrying quietly" if attempts == LOGGED_ATTEMPTS else ""
+                    log.info("reconnecting the PostgreSQL listener failed: %s%s", exc, quietly)
             wait = min(wait * 2, RECONNECT_LONGEST_SECONDS)
 
     def _on_notify(self, connection: Any, pid: int, channel: str, payload: str) -> None:
