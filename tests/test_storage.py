@@ -2,17 +2,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 
 import asyncpg
 import pytest
+from pgcluster import Cluster, private_cluster
 
 from nbpresign.server.iam.identities import ACTIVE, AccessKey, User
 from nbpresign.server.notebooks.instance import IN_SERVICE, STOPPED, NotebookInstance
 from nbpresign.server.storage import (
+    RESYNC,
     Cursor,
     DuplicateInstance,
     DuplicateUser,
@@ -21,6 +25,7 @@ from nbpresign.server.storage import (
     Storage,
     StorageError,
     StorageUnavailable,
+    postgres,
     sqlite,
 )
 from nbpresign.server.storage.base import SortColumn
@@ -485,3 +490,80 @@ async def test_a_database_created_by_main_opens_with_its_data(tmp_path: Path, ba
         finally:
             await old.close()
             await new.close()
+
+
+# Outages, on a private cluster each test may stop or freeze (tests/pgcluster.py).
+OUTAGE_TIMEOUT = 2.0
+
+
+@contextlib.asynccontextmanager
+async def storage_on_private_cluster(data_dir: Path) -> AsyncIterator[tuple[Storage, Cluster]]:
+    with private_cluster() as cluster:
+        storage = await open_storage(cluster.url, data_dir, call_timeout=OUTAGE_TIMEOUT)
+        try:
+            await storage.add_instance(instance("kept", 1.0))
+            yield storage, cluster
+        finally:
+            await storage.close()
+
+
+async def unavailable_within(seconds: float, call: Awaitable[object]) -> float:
+    """How long `call` took to raise StorageUnavailable; at most `seconds`."""
+    started = time.monotonic()
+    with pytest.raises(StorageUnavailable):
+        await asyncio.wait_for(call, seconds + 5)  # a hang fails the test, not the run
+    elapsed = time.monotonic() - started
+    assert elapsed < seconds
+    return elapsed
+
+
+async def test_a_stopped_postgresql_is_unavailable_until_it_starts(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with storage_on_private_cluster(tmp_path) as (storage, cluster):
+        await asyncio.to_thread(cluster.stop)
+        await unavailable_within(OUTAGE_TIMEOUT + 1, storage.get_instance("kept"))
+        await unavailable_within(OUTAGE_TIMEOUT + 1, storage.redeem_once("t", expires_at=9, now=1))
+        await asyncio.to_thread(cluster.start)
+        assert await storage.get_instance("kept") is not None  # the same storage, not reopened
+        assert await storage.redeem_once("t", expires_at=9, now=1)
+    assert not [record for record in caplog.records if record.exc_info]  # an outage: no traceback
+
+
+async def test_a_frozen_postgresql_is_unavailable_after_the_timeout(tmp_path: Path) -> None:
+    async with storage_on_private_cluster(tmp_path) as (storage, cluster):
+        cluster.freeze()  # SIGSTOP: connections stay open, and nothing answers on them
+        try:
+            # A pooled connection: the statement's command_timeout; then a new one: connecting.
+            waited = await unavailable_within(OUTAGE_TIMEOUT + 1, storage.get_instance("kept"))
+            assert waited > OUTAGE_TIMEOUT - 0.5  # it waited for the database, not refused
+            await unavailable_within(
+                OUTAGE_TIMEOUT + 1, storage.redeem_once("t", expires_at=9, now=1)
+            )
+        finally:
+            cluster.thaw()
+        assert await storage.get_instance("kept") is not None
+
+
+async def test_the_listener_reconnects_after_a_restart_and_resyncs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=postgres.__name__)
+    async with storage_on_private_cluster(tmp_path) as (storage, cluster):
+        events: asyncio.Queue[str] = asyncio.Queue()
+        storage.subscribe(events.put)
+        await asyncio.to_thread(cluster.stop)
+        await asyncio.sleep(3)  # down long enough for a few failed reconnections
+        await asyncio.to_thread(cluster.start)
+        assert await asyncio.wait_for(events.get(), 30) == RESYNC
+        await storage.publish("instance:after")  # sent after the restart: it arrives
+        assert await asyncio.wait_for(events.get(), 10) == "instance:after"
+        logged = [
+            (r.levelname, r.getMessage()) for r in caplog.records if r.name == postgres.__name__
+        ]
+        assert [message for level, message in logged if level == "WARNING"] == [
+            "lost the PostgreSQL listener: events wait until it reconnects"
+        ]
+        assert sum("reconnected" in message for _, message in logged) == 1
+        assert 1 <= sum("failed" in message for _, message in logged) <= postgres.LOGGED_ATTEMPTS
+        assert not [record for record in caplog.records if record.exc_info]  # no traceback
