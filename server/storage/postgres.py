@@ -1,6 +1,6 @@
 """PostgreSQL through asyncpg, as a Database: one database shared by every replica.
 
-Statements run on a pool's connections. Every wait is bounded by `timeout`: connecting,
+Statements run on a pool's connections. Every wait is bounded by `call_timeout`: connecting,
 taking a pooled connection, each statement (asyncpg's command_timeout). So a database
 that is down or frozen makes calls fail with StorageUnavailable after at most that long
 instead of hanging; a connection that failed so is dropped, and the pool connects anew
@@ -17,9 +17,9 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -33,6 +33,7 @@ from nbpresign.server.storage.errors import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CHANNEL = "nbpresign_events"
 DEFAULT_TIMEOUT = 5.0
@@ -61,23 +62,22 @@ CONVERSIONS: Sequence[tuple[type[BaseException], type[StorageError]]] = (
 DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
 
-def _converted_error(exc: BaseException, connection: asyncpg.Connection | None) -> StorageError:
+def _converted(exc: BaseException, connection: asyncpg.Connection | None) -> StorageError:
+    """Ours for the driver's `exc`, raised on `connection` (None: waiting for the pool). A
+    connection the database stopped answering on is dropped, not waited for or reused."""
+    error = _ours(exc, connection)
+    if isinstance(error, StorageUnavailable) and connection is not None:
+        connection.terminate()
+    return error
+
+
+def _ours(exc: BaseException, connection: asyncpg.Connection | None) -> StorageError:
     if isinstance(exc, asyncpg.InterfaceError) and (connection is None or connection.is_closed()):
         return StorageUnavailable(str(exc))  # the pool or the connection closed under us
     for driver, ours in CONVERSIONS:
         if isinstance(exc, driver):
             return ours(str(exc) or type(exc).__name__)
     return StorageError(str(exc))
-
-
-@contextmanager
-def _converted(connection: asyncpg.Connection | None = None) -> Iterator[None]:
-    """Raises storage.errors for the driver's; `connection`: the one statements run on
-    (None while waiting for the pool)."""
-    try:
-        yield
-    except DRIVER_ERRORS as exc:
-        raise _converted_error(exc, connection) from exc
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:
@@ -96,41 +96,56 @@ def _count(status: str) -> int:
     return int(last) if last.isdigit() else 0
 
 
-class OnConnection:
-    """Statements on one connection: a transaction's."""
+class _Statements:
+    """fetch, fetchrow, fetchval and execute, each through _run."""
 
     dialect: Dialect = "postgresql"
+
+    async def _run(self, statement: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        raise NotImplementedError
+
+    async def fetch(self, sql: str, *args: object) -> list[Row]:
+        return list(await self._run(lambda connection: connection.fetch(sql, *args)))
+
+    async def fetchrow(self, sql: str, *args: object) -> Row | None:
+        row: Row | None = await self._run(lambda connection: connection.fetchrow(sql, *args))
+        return row
+
+    async def fetchval(self, sql: str, *args: object) -> Any:
+        return await self._run(lambda connection: connection.fetchval(sql, *args))
+
+    async def execute(self, sql: str, *args: object) -> int:
+        return _count(await self._run(lambda connection: connection.execute(sql, *args)))
+
+
+async def _run_on(
+    connection: asyncpg.Connection, statement: Callable[[asyncpg.Connection], Awaitable[T]]
+) -> T:
+    try:
+        return await statement(connection)
+    except DRIVER_ERRORS as exc:
+        raise _converted(exc, connection) from exc
+
+
+class OnConnection(_Statements):
+    """Statements on one connection: a transaction's."""
 
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
 
-    async def fetch(self, sql: str, *args: object) -> list[Row]:
-        with _converted(self._connection):
-            return list(await self._connection.fetch(sql, *args))
-
-    async def fetchrow(self, sql: str, *args: object) -> Row | None:
-        with _converted(self._connection):
-            row: Row | None = await self._connection.fetchrow(sql, *args)
-            return row
-
-    async def fetchval(self, sql: str, *args: object) -> Any:
-        with _converted(self._connection):
-            return await self._connection.fetchval(sql, *args)
-
-    async def execute(self, sql: str, *args: object) -> int:
-        with _converted(self._connection):
-            return _count(await self._connection.execute(sql, *args))
+    async def _run(self, statement: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        return await _run_on(self._connection, statement)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Statements]:
-        with _converted(self._connection):
+        try:
             async with self._connection.transaction():  # nested: asyncpg's savepoint
                 yield self
+        except DRIVER_ERRORS as exc:
+            raise _converted(exc, self._connection) from exc
 
 
-class PostgresDatabase:
-    dialect: Dialect = "postgresql"
-
+class PostgresDatabase(_Statements):
     def __init__(self, url: str, pool: asyncpg.Pool, timeout: float) -> None:
         self._url = url
         self._pool = pool
@@ -143,7 +158,7 @@ class PostgresDatabase:
 
     @classmethod
     async def open(cls, url: str, *, call_timeout: float = DEFAULT_TIMEOUT) -> PostgresDatabase:
-        with _converted():
+        try:
             pool = await asyncpg.create_pool(
                 url,
                 # No floor: asyncpg (0.32) would keep one by reconnecting in the background,
@@ -155,6 +170,8 @@ class PostgresDatabase:
                 timeout=call_timeout,  # to connect
                 command_timeout=call_timeout,
             )
+        except DRIVER_ERRORS as exc:
+            raise _converted(exc, None) from exc
         db = cls(url, pool, call_timeout)
         try:
             await db._listen()
@@ -179,27 +196,21 @@ class PostgresDatabase:
         except DRIVER_ERRORS:
             self._pool.terminate()
 
-    async def fetch(self, sql: str, *args: object) -> list[Row]:
-        async with self._connection() as connection:
-            return list(await connection.fetch(sql, *args))
-
-    async def fetchrow(self, sql: str, *args: object) -> Row | None:
-        async with self._connection() as connection:
-            row: Row | None = await connection.fetchrow(sql, *args)
-            return row
-
-    async def fetchval(self, sql: str, *args: object) -> Any:
-        async with self._connection() as connection:
-            return await connection.fetchval(sql, *args)
-
-    async def execute(self, sql: str, *args: object) -> int:
-        async with self._connection() as connection:
-            return _count(await connection.execute(sql, *args))
+    async def _run(self, statement: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        connection = await self._acquire()
+        try:
+            return await _run_on(connection, statement)
+        finally:
+            await self._release(connection)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Statements]:
-        async with self._connection() as connection, connection.transaction():
-            yield OnConnection(connection)
+        connection = await self._acquire()
+        try:
+            async with OnConnection(connection).transaction() as tx:
+                yield tx
+        finally:
+            await self._release(connection)
 
     async def publish(self, event: str) -> None:
         # Delivered to every listening replica, this one included (through its listener).
@@ -208,36 +219,36 @@ class PostgresDatabase:
     def subscribe(self, handler: EventHandler) -> None:
         self._subscribers.append(handler)
 
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
-        """A pooled connection, driver errors converted. One the database stopped
-        answering on is dropped (terminated), not waited for nor reused."""
-        with _converted():
-            connection = await self._pool.acquire(timeout=self._timeout)
+    async def _acquire(self) -> asyncpg.Connection:
         try:
-            with _converted(connection):
-                yield connection
-        except StorageUnavailable:
-            connection.terminate()
-            raise
-        finally:
-            with _converted(connection):
-                await self._pool.release(connection)
+            # Not acquire(timeout=): on Python 3.11 asyncpg runs that in a task of its own,
+            # about 6 us more for every statement.
+            async with asyncio.timeout(self._timeout):
+                return await self._pool.acquire()
+        except DRIVER_ERRORS as exc:
+            raise _converted(exc, None) from exc
+
+    async def _release(self, connection: asyncpg.Connection) -> None:
+        try:
+            await self._pool.release(connection, timeout=self._timeout)
+        except DRIVER_ERRORS as exc:
+            raise _converted(exc, connection) from exc
 
     async def _listen(self) -> None:
         """Connects the listener; its end sets self._lost."""
-        with _converted():
+        try:
             listener = await asyncpg.connect(
                 self._url, timeout=self._timeout, command_timeout=self._timeout
             )
+        except DRIVER_ERRORS as exc:
+            raise _converted(exc, None) from exc
         lost = asyncio.Event()
         listener.add_termination_listener(lambda _: lost.set())
         try:
-            with _converted(listener):
-                await listener.add_listener(CHANNEL, self._on_notify)
-        except BaseException:
+            await listener.add_listener(CHANNEL, self._on_notify)
+        except DRIVER_ERRORS as exc:
             listener.terminate()
-            raise
+            raise _converted(exc, listener) from exc
         self._listener, self._lost = listener, lost
 
     async def _keep_listening(self) -> None:

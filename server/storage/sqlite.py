@@ -20,8 +20,8 @@ import functools
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -74,14 +74,6 @@ def _converted_error(exc: sqlite3.Error) -> StorageError:
     return StorageError(str(exc))
 
 
-@contextmanager
-def _converted() -> Iterator[None]:
-    try:
-        yield
-    except sqlite3.Error as exc:
-        raise _converted_error(exc) from exc
-
-
 # The transaction the current coroutine is in (tasks it starts inherit it): a marker
 # object per transaction, so a task that outlives one is not taken to be in the next.
 _inside: ContextVar[object | None] = ContextVar("sqlite_transaction", default=None)
@@ -103,14 +95,16 @@ class SqliteDatabase:
         path = data_dir / DB_FILE_NAME
         if not path.exists():
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        with _converted():
+        try:
             # timeout: how long to wait for another process's lock (workers, replicas);
             # isolation_level=None: each statement commits, unless a BEGIN says otherwise.
             db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA foreign_keys=ON")
-            for name, (arity, function) in FUNCTIONS.items():
-                db.create_function(name, arity, function, deterministic=True)
+        except sqlite3.Error as exc:
+            raise _converted_error(exc) from exc
+        for name, (arity, function) in FUNCTIONS.items():
+            db.create_function(name, arity, function, deterministic=True)
         return cls(db)
 
     async def close(self) -> None:
@@ -119,14 +113,18 @@ class SqliteDatabase:
 
     async def fetch(self, sql: str, *args: object) -> list[Row]:
         await self._turn()
-        with _converted():
+        try:
             return self._db.execute(translate(sql), args).fetchall()
+        except sqlite3.Error as exc:
+            raise self._converted(exc) from exc
 
     async def fetchrow(self, sql: str, *args: object) -> Row | None:
         await self._turn()
-        with _converted():
+        try:
             row: Row | None = self._db.execute(translate(sql), args).fetchone()
-            return row
+        except sqlite3.Error as exc:
+            raise self._converted(exc) from exc
+        return row
 
     async def fetchval(self, sql: str, *args: object) -> Any:
         row = await self.fetchrow(sql, *args)
@@ -134,8 +132,10 @@ class SqliteDatabase:
 
     async def execute(self, sql: str, *args: object) -> int:
         await self._turn()
-        with _converted():
+        try:
             return max(self._db.execute(translate(sql), args).rowcount, 0)
+        except sqlite3.Error as exc:
+            raise self._converted(exc) from exc
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Statements]:
@@ -144,7 +144,6 @@ class SqliteDatabase:
                 yield self
             return
         async with self._transaction:
-            self._check_open()
             self._open = marker = object()
             inside = _inside.set(marker)
             try:
@@ -173,11 +172,11 @@ class SqliteDatabase:
         if self._open is not None and _inside.get() is not self._open:
             async with self._transaction:
                 pass
-        self._check_open()
 
-    def _check_open(self) -> None:
+    def _converted(self, exc: sqlite3.Error) -> StorageError:
         if self._closed:
-            raise StorageUnavailable("the SQLite database is closed")
+            return StorageUnavailable("the SQLite database is closed")
+        return _converted_error(exc)
 
     @asynccontextmanager
     async def _savepoint(self) -> AsyncIterator[None]:
@@ -194,5 +193,7 @@ class SqliteDatabase:
             self._savepoints -= 1
 
     def _run(self, sql: str) -> None:
-        with _converted():
+        try:
             self._db.execute(sql)
+        except sqlite3.Error as exc:
+            raise self._converted(exc) from exc
