@@ -1,13 +1,24 @@
-"""Storage: one interface (`Storage`), SQLite as the embedded default."""
+"""Storage: one SQL layer over two Database adapters, SQLite (the embedded default) and
+PostgreSQL; callers use the Storage facade (open it with opening.open_storage)."""
 
 from __future__ import annotations
 
-from nbpresign.server.storage.base import (
-    Cursor,
-    DuplicateInstance,
-    DuplicateUser,
-    InstanceQuery,
-    Storage,
-)
+from nbpresign.server.storage.database import RESYNC, EventHandler
+from nbpresign.server.storage.errors import InvalidText, StorageError, StorageUnavailable
+from nbpresign.server.storage.identities import DuplicateUser
+from nbpresign.server.storage.instances import Cursor, DuplicateInstance, InstanceQuery, SortColumn
+from nbpresign.server.storage.storage import Storage
 
-__all__ = ["Cursor", "DuplicateInstance", "DuplicateUser", "InstanceQuery", "Storage"]
+__all__ = [
+    "RESYNC",
+    "Cursor",
+    "DuplicateInstance",
+    "DuplicateUser",
+    "EventHandler",
+    "InstanceQuery",
+    "InvalidText",
+    "SortColumn",
+    "Storage",
+    "StorageError",
+    "StorageUnavailable",
+]

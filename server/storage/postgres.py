@@ -1,81 +1,83 @@
-"""PostgreSQL, through asyncpg: one database shared by every replica.
+"""PostgreSQL through asyncpg, as a Database: one database shared by every replica.
 
-Migrations run at start under a transaction-scoped advisory lock, so replicas starting
-at once apply each exactly once. Events between replicas travel by LISTEN/NOTIFY.
+Statements run on a pool's connections. Every wait is bounded by `call_timeout`: connecting,
+taking a pooled connection, each statement (asyncpg's command_timeout). So a database
+that is down or frozen makes calls fail with StorageUnavailable after at most that long
+instead of hanging; a connection that failed so is dropped, and the pool connects anew
+once the database answers again.
+
+Events between replicas travel by LISTEN/NOTIFY, on a connection of the listener's own.
+When it dies (a restart, a lost network) it reconnects with backoff until close(), then
+sends every subscriber RESYNC: notifications sent while it was away are lost.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection, Sequence
-from typing import Any
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 import asyncpg
 
-from nbpresign.server.iam.identities import AccessKey, User
-from nbpresign.server.notebooks.instance import NotebookInstance
-from nbpresign.server.storage import queries
-from nbpresign.server.storage.base import (
-    DuplicateInstance,
-    DuplicateUser,
-    EventHandler,
-    InstanceQuery,
+from nbpresign.server.storage.database import RESYNC, Dialect, EventHandler, Row, Statements
+from nbpresign.server.storage.errors import (
+    IntegrityViolation,
+    InvalidText,
+    StorageError,
+    StorageUnavailable,
+    UniqueViolation,
 )
-from nbpresign.server.storage.queries import INSTANCE_COLUMNS, KEY_COLUMNS, instance_row
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CHANNEL = "nbpresign_events"
-MIGRATION_LOCK = 0x6E627072  # any constant of our own: "nbpr"
+DEFAULT_TIMEOUT = 5.0
+# The listener's reconnection: waits from the first to the longest, doubling, with jitter.
+RECONNECT_FIRST_SECONDS = 0.5
+RECONNECT_LONGEST_SECONDS = 10.0
+LOGGED_ATTEMPTS = 3  # failed reconnections logged; the rest are retried quietly
 
-MIGRATIONS: Sequence[str] = (
-    """
-    CREATE TABLE notebook_instances (
-        key TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        jupyter_url TEXT NOT NULL,
-        jupyter_token TEXT NOT NULL,
-        status TEXT NOT NULL,
-        creation_time DOUBLE PRECISION NOT NULL,
-        last_modified_time DOUBLE PRECISION NOT NULL
-    );
-    CREATE INDEX notebook_instances_creation ON notebook_instances (creation_time, key);
-    CREATE INDEX notebook_instances_status ON notebook_instances (status, key);
-    CREATE TABLE redeemed_tokens (
-        token_id TEXT PRIMARY KEY,
-        expires_at DOUBLE PRECISION NOT NULL
-    );
-    CREATE INDEX redeemed_tokens_expiry ON redeemed_tokens (expires_at);
-    CREATE TABLE users (
-        name TEXT PRIMARY KEY,
-        creation_time DOUBLE PRECISION NOT NULL
-    );
-    CREATE TABLE access_keys (
-        key_id TEXT PRIMARY KEY,
-        user_name TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
-        sealed_secret BYTEA NOT NULL,
-        status TEXT NOT NULL,
-        creation_time DOUBLE PRECISION NOT NULL
-    );
-    CREATE INDEX access_keys_user ON access_keys (user_name);
-    CREATE TABLE user_policies (
-        user_name TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
-        policy_name TEXT NOT NULL,
-        document TEXT NOT NULL,
-        PRIMARY KEY (user_name, policy_name)
-    );
-    CREATE TABLE signing_keys (
-        kid TEXT PRIMARY KEY,
-        sealed_key BYTEA NOT NULL,
-        creation_time DOUBLE PRECISION NOT NULL
-    );
-    CREATE TABLE shared_secrets (
-        name TEXT PRIMARY KEY,
-        value BYTEA NOT NULL
-    );
-    """,
+# asyncpg's errors -> ours, the first match wins; any other driver error is a bug in the
+# SQL (StorageError). An InterfaceError on a closed connection or pool is handled first.
+CONVERSIONS: Sequence[tuple[type[BaseException], type[StorageError]]] = (
+    (asyncpg.UniqueViolationError, UniqueViolation),
+    (asyncpg.IntegrityConstraintViolationError, IntegrityViolation),
+    # PostgreSQL text holds no NUL: 22021 for a text parameter, 22P05 for \u0000 in JSON.
+    (asyncpg.CharacterNotInRepertoireError, InvalidText),
+    (asyncpg.UntranslatableCharacterError, InvalidText),
+    # Refused, reset, unreachable; TimeoutError is one too: connecting, waiting for a
+    # pooled connection, or a statement past command_timeout.
+    (OSError, StorageUnavailable),
+    (asyncpg.PostgresConnectionError, StorageUnavailable),  # 08: the connection was lost
+    (asyncpg.InsufficientResourcesError, StorageUnavailable),  # 53: too many connections
+    (asyncpg.OperatorInterventionError, StorageUnavailable),  # 57: shutting down, starting
+    (asyncpg.PostgresSystemError, StorageUnavailable),  # 58: I/O error
+    (asyncpg.TransactionRollbackError, StorageUnavailable),  # 40: deadlock; retry it
 )
+DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+
+
+def _converted(exc: BaseException, connection: asyncpg.Connection | None) -> StorageError:
+    """Ours for the driver's `exc`, raised on `connection` (None: waiting for the pool). A
+    connection the database stopped answering on is dropped, not waited for or reused."""
+    error = _ours(exc, connection)
+    if isinstance(error, StorageUnavailable) and connection is not None:
+        connection.terminate()
+    return error
+
+
+def _ours(exc: BaseException, connection: asyncpg.Connection | None) -> StorageError:
+    if isinstance(exc, asyncpg.InterfaceError) and (connection is None or connection.is_closed()):
+        return StorageUnavailable(str(exc))  # the pool or the connection closed under us
+    for driver, ours in CONVERSIONS:
+        if isinstance(exc, driver):
+            return ours(str(exc) or type(exc).__name__)
+    return StorageError(str(exc))
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:
@@ -87,203 +89,204 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     cursors only inside transactions. Keep it so, or drop this reset."""
 
 
-def _mark(n: int) -> str:
-    return f"${n}"
+def _count(status: str) -> int:
+    """asyncpg's command status -> the row count: "UPDATE 1" -> 1, "INSERT 0 1" -> 1,
+    "CREATE TABLE" -> 0."""
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0
 
 
-class PostgresStorage:
-    def __init__(self, pool: asyncpg.Pool, listener: asyncpg.Connection) -> None:
+class _Statements:
+    """fetch, fetchrow, fetchval and execute, each through _run."""
+
+    dialect: Dialect = "postgresql"
+
+    async def _run(self, statement: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        raise NotImplementedError
+
+    async def fetch(self, sql: str, *args: object) -> list[Row]:
+        return list(await self._run(lambda connection: connection.fetch(sql, *args)))
+
+    async def fetchrow(self, sql: str, *args: object) -> Row | None:
+        row: Row | None = await self._run(lambda connection: connection.fetchrow(sql, *args))
+        return row
+
+    async def fetchval(self, sql: str, *args: object) -> Any:
+        return await self._run(lambda connection: connection.fetchval(sql, *args))
+
+    async def execute(self, sql: str, *args: object) -> int:
+        return _count(await self._run(lambda connection: connection.execute(sql, *args)))
+
+
+async def _run_on(
+    connection: asyncpg.Connection, statement: Callable[[asyncpg.Connection], Awaitable[T]]
+) -> T:
+    try:
+        return await statement(connection)
+    except DRIVER_ERRORS as exc:
+        raise _converted(exc, connection) from exc
+
+
+class OnConnection(_Statements):
+    """Statements on one connection: a transaction's."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def _run(self, statement: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        return await _run_on(self._connection, statement)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Statements]:
+        try:
+            async with self._connection.transaction():  # nested: asyncpg's savepoint
+                yield self
+        except DRIVER_ERRORS as exc:
+            raise _converted(exc, self._connection) from exc
+
+
+class PostgresDatabase(_Statements):
+    def __init__(self, url: str, pool: asyncpg.Pool, timeout: float) -> None:
+        self._url = url
         self._pool = pool
-        self._listener = listener
+        self._timeout = timeout
         self._subscribers: list[EventHandler] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._listener: asyncpg.Connection | None = None
+        self._lost = asyncio.Event()  # the listener's connection ended
+        self._listening: asyncio.Task[None] | None = None
 
     @classmethod
-    async def open(cls, url: str) -> PostgresStorage:
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=10, reset=_keep_session)
-        async with pool.acquire() as connection:
-            await _migrate(connection)
-        listener = await asyncpg.connect(url)
-        storage = cls(pool, listener)
-        await listener.add_listener(CHANNEL, storage._on_notify)
-        return storage
+    async def open(cls, url: str, *, call_timeout: float = DEFAULT_TIMEOUT) -> PostgresDatabase:
+        try:
+            pool = await asyncpg.create_pool(
+                url,
+                # No floor: asyncpg (0.32) would keep one by reconnecting in the background,
+                # logging a traceback for each failed try through an outage. Connections
+                # are made when a call needs one.
+                min_size=0,
+                max_size=10,
+                reset=_keep_session,
+                timeout=call_timeout,  # to connect
+                command_timeout=call_timeout,
+            )
+        except DRIVER_ERRORS as exc:
+            raise _converted(exc, None) from exc
+        db = cls(url, pool, call_timeout)
+        try:
+            await db._listen()
+        except BaseException:
+            await db.close()
+            raise
+        db._listening = asyncio.ensure_future(db._keep_listening())
+        return db
 
     async def close(self) -> None:
-        await self._listener.close()
-        await self._pool.close()
-
-    async def add_instance(self, instance: NotebookInstance) -> None:
+        """Closes the listener and the pool, dropping connections that do not close in time."""
+        if self._listening is not None:
+            self._listening.cancel()
+            await asyncio.gather(self._listening, return_exceptions=True)
+        if self._listener is not None:
+            try:
+                await self._listener.close(timeout=self._timeout)
+            except DRIVER_ERRORS:
+                self._listener.terminate()
         try:
-            await self._pool.execute(queries.insert_instance(_mark), *instance_row(instance))
-        except asyncpg.UniqueViolationError as exc:
-            raise DuplicateInstance(instance.key) from exc
+            await asyncio.wait_for(self._pool.close(), self._timeout)
+        except DRIVER_ERRORS:
+            self._pool.terminate()
 
-    async def get_instance(self, key: str) -> NotebookInstance | None:
-        row = await self._pool.fetchrow(
-            f"SELECT {INSTANCE_COLUMNS} FROM notebook_instances WHERE key = $1", key
-        )
-        return None if row is None else NotebookInstance(*row)
-
-    async def list_instances(self, query: InstanceQuery) -> list[NotebookInstance]:
-        sql, params = queries.list_instances(query, mark=_mark, contains="strpos(key, {}) > 0")
-        return [NotebookInstance(*row) for row in await self._pool.fetch(sql, *params)]
-
-    async def change_status(
-        self, key: str, *, allowed_from: Collection[str], to: str, now: float
-    ) -> bool:
-        done = await self._pool.execute(
-            "UPDATE notebook_instances SET status = $1, last_modified_time = $2 "
-            "WHERE key = $3 AND status = ANY($4::text[])",
-            to,
-            now,
-            key,
-            list(allowed_from),
-        )
-        return _count(done) == 1
-
-    async def delete_instance(self, key: str, *, allowed_from: Collection[str]) -> bool:
-        done = await self._pool.execute(
-            "DELETE FROM notebook_instances WHERE key = $1 AND status = ANY($2::text[])",
-            key,
-            list(allowed_from),
-        )
-        return _count(done) == 1
-
-    async def replace_upstream(
-        self, key: str, *, jupyter_url: str, jupyter_token: str, now: float
-    ) -> bool:
-        done = await self._pool.execute(
-            "UPDATE notebook_instances SET jupyter_url = $1, jupyter_token = $2, "
-            "last_modified_time = $3 WHERE key = $4",
-            jupyter_url,
-            jupyter_token,
-            now,
-            key,
-        )
-        return _count(done) == 1
-
-    async def redeem_once(self, token_id: str, *, expires_at: float, now: float) -> bool:
-        async with self._pool.acquire() as connection, connection.transaction():
-            await connection.execute("DELETE FROM redeemed_tokens WHERE expires_at <= $1", now)
-            done = await connection.execute(
-                "INSERT INTO redeemed_tokens (token_id, expires_at) VALUES ($1, $2) "
-                "ON CONFLICT (token_id) DO NOTHING",
-                token_id,
-                expires_at,
-            )
-        return _count(done) == 1
-
-    async def add_user(self, user: User) -> None:
+    async def _run(self, statement: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        connection = await self._acquire()
         try:
-            await self._pool.execute(
-                "INSERT INTO users (name, creation_time) VALUES ($1, $2)",
-                user.name,
-                user.creation_time,
-            )
-        except asyncpg.UniqueViolationError as exc:
-            raise DuplicateUser(user.name) from exc
+            return await _run_on(connection, statement)
+        finally:
+            await self._release(connection)
 
-    async def get_user(self, name: str) -> User | None:
-        row = await self._pool.fetchrow(
-            "SELECT name, creation_time FROM users WHERE name = $1", name
-        )
-        return None if row is None else User(*row)
-
-    async def list_users(self) -> list[User]:
-        rows = await self._pool.fetch("SELECT name, creation_time FROM users ORDER BY name")
-        return [User(*row) for row in rows]
-
-    async def delete_user(self, name: str) -> bool:
-        return _count(await self._pool.execute("DELETE FROM users WHERE name = $1", name)) == 1
-
-    async def add_access_key(self, key: AccessKey) -> None:
-        await self._pool.execute(
-            f"INSERT INTO access_keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5)",
-            key.key_id,
-            key.user_name,
-            key.sealed_secret,
-            key.status,
-            key.creation_time,
-        )
-
-    async def get_access_key(self, key_id: str) -> AccessKey | None:
-        row = await self._pool.fetchrow(
-            f"SELECT {KEY_COLUMNS} FROM access_keys WHERE key_id = $1", key_id
-        )
-        return None if row is None else AccessKey(*row)
-
-    async def list_access_keys(self, user_name: str) -> list[AccessKey]:
-        rows = await self._pool.fetch(
-            f"SELECT {KEY_COLUMNS} FROM access_keys WHERE user_name = $1 ORDER BY creation_time",
-            user_name,
-        )
-        return [AccessKey(*row) for row in rows]
-
-    async def delete_access_key(self, user_name: str, key_id: str) -> bool:
-        done = await self._pool.execute(
-            "DELETE FROM access_keys WHERE user_name = $1 AND key_id = $2", user_name, key_id
-        )
-        return _count(done) == 1
-
-    async def put_user_policy(self, user_name: str, policy_name: str, document: str) -> None:
-        await self._pool.execute(
-            "INSERT INTO user_policies (user_name, policy_name, document) VALUES ($1, $2, $3) "
-            "ON CONFLICT (user_name, policy_name) DO UPDATE SET document = excluded.document",
-            user_name,
-            policy_name,
-            document,
-        )
-
-    async def list_user_policies(self, user_name: str) -> list[tuple[str, str]]:
-        rows = await self._pool.fetch(
-            "SELECT policy_name, document FROM user_policies WHERE user_name = $1 "
-            "ORDER BY policy_name",
-            user_name,
-        )
-        return [(row[0], row[1]) for row in rows]
-
-    async def delete_user_policy(self, user_name: str, policy_name: str) -> bool:
-        done = await self._pool.execute(
-            "DELETE FROM user_policies WHERE user_name = $1 AND policy_name = $2",
-            user_name,
-            policy_name,
-        )
-        return _count(done) == 1
-
-    async def signing_keys(self) -> list[tuple[str, bytes, float]]:
-        rows = await self._pool.fetch(
-            "SELECT kid, sealed_key, creation_time FROM signing_keys ORDER BY creation_time, kid"
-        )
-        return [(row[0], bytes(row[1]), float(row[2])) for row in rows]
-
-    async def add_signing_key(self, kid: str, sealed_key: bytes, creation_time: float) -> None:
-        await self._pool.execute(
-            "INSERT INTO signing_keys (kid, sealed_key, creation_time) VALUES ($1, $2, $3)",
-            kid,
-            sealed_key,
-            creation_time,
-        )
-
-    async def shared_secret(self, name: str, candidate: bytes) -> bytes:
-        await self._pool.execute(
-            "INSERT INTO shared_secrets (name, value) VALUES ($1, $2) "
-            "ON CONFLICT (name) DO NOTHING",
-            name,
-            candidate,
-        )
-        value = await self._pool.fetchval("SELECT value FROM shared_secrets WHERE name = $1", name)
-        return bytes(value)
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Statements]:
+        connection = await self._acquire()
+        try:
+            async with OnConnection(connection).transaction() as tx:
+                yield tx
+        finally:
+            await self._release(connection)
 
     async def publish(self, event: str) -> None:
         # Delivered to every listening replica, this one included (through its listener).
-        await self._pool.execute("SELECT pg_notify($1, $2)", CHANNEL, event)
+        await self.execute("SELECT pg_notify($1, $2)", CHANNEL, event)
 
     def subscribe(self, handler: EventHandler) -> None:
         self._subscribers.append(handler)
 
+    async def _acquire(self) -> asyncpg.Connection:
+        try:
+            # Not acquire(timeout=): on Python 3.11 asyncpg runs that in a task of its own,
+            # about 6 us more for every statement.
+            async with asyncio.timeout(self._timeout):
+                return await self._pool.acquire()
+        except DRIVER_ERRORS as exc:
+            raise _converted(exc, None) from exc
+
+    async def _release(self, connection: asyncpg.Connection) -> None:
+        try:
+            await self._pool.release(connection, timeout=self._timeout)
+        except DRIVER_ERRORS as exc:
+            raise _converted(exc, connection) from exc
+
+    async def _listen(self) -> None:
+        """Connects the listener; its end sets self._lost."""
+        try:
+            listener = await asyncpg.connect(
+                self._url, timeout=self._timeout, command_timeout=self._timeout
+            )
+        except DRIVER_ERRORS as exc:
+            raise _converted(exc, None) from exc
+        lost = asyncio.Event()
+        listener.add_termination_listener(lambda _: lost.set())
+        try:
+            await listener.add_listener(CHANNEL, self._on_notify)
+        except DRIVER_ERRORS as exc:
+            listener.terminate()
+            raise _converted(exc, listener) from exc
+        self._listener, self._lost = listener, lost
+
+    async def _keep_listening(self) -> None:
+        """Until close(): when the listener's connection ends, connects a new one."""
+        while True:
+            await self._lost.wait()
+            log.warning("lost the PostgreSQL listener: events wait until it reconnects")
+            started = time.monotonic()
+            attempts = await self._reconnect()
+            log.info(
+                "PostgreSQL listener reconnected after %.1f s (attempt %d); resyncing",
+                time.monotonic() - started,
+                attempts,
+            )
+            self._dispatch(RESYNC)
+
+    async def _reconnect(self) -> int:
+        """Connects the listener anew, waiting longer after each failure; returns the
+        number of attempts it took."""
+        wait, attempts = RECONNECT_FIRST_SECONDS, 0
+        while True:
+            attempts += 1
+            await asyncio.sleep(wait * random.uniform(0.5, 1.0))  # noqa: S311 (jitter)
+            try:
+                await self._listen()
+                return attempts
+            except StorageError as exc:
+                if attempts <= LOGGED_ATTEMPTS:
+                    quietly = "; retrying quietly" if attempts == LOGGED_ATTEMPTS else ""
+                    log.info("reconnecting the PostgreSQL listener failed: %s%s", exc, quietly)
+            wait = min(wait * 2, RECONNECT_LONGEST_SECONDS)
+
     def _on_notify(self, connection: Any, pid: int, channel: str, payload: str) -> None:
+        self._dispatch(payload)
+
+    def _dispatch(self, event: str) -> None:
         for handler in self._subscribers:
-            task = asyncio.ensure_future(handler(payload))
+            task = asyncio.ensure_future(handler(event))
             self._tasks.add(task)
             task.add_done_callback(self._finished)
 
@@ -291,22 +294,3 @@ class PostgresStorage:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("event handler failed", exc_info=task.exception())
-
-
-def _count(status: str) -> int:
-    """asyncpg's command status, e.g. "UPDATE 1" or "INSERT 0 1" -> the row count."""
-    return int(status.rsplit(" ", 1)[-1])
-
-
-async def _migrate(connection: asyncpg.Connection) -> None:
-    async with connection.transaction():
-        await connection.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
-        await connection.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)"
-        )
-        applied = await connection.fetchval(
-            "SELECT coalesce(max(version), 0) FROM schema_migrations"
-        )
-        for number, script in enumerate(MIGRATIONS[applied:], start=applied + 1):
-            await connection.execute(script)
-            await connection.execute("INSERT INTO schema_migrations (version) VALUES ($1)", number)

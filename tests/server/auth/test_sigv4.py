@@ -17,7 +17,7 @@ from nbpresign.server.auth import sigv4
 from nbpresign.server.auth.authenticator import Authenticator
 from nbpresign.server.iam.identities import ACTIVE, AccessKey, User
 from nbpresign.server.iam.sealing import SecretBox
-from nbpresign.server.storage.sqlite import SqliteStorage
+from nbpresign.server.storage.opening import open_storage
 
 NOW = datetime(2026, 11, 22, 1, 2, 3, tzinfo=UTC)
 KEY_ID, SECRET = "AKIATESTTESTTEST0001", "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3"
@@ -26,7 +26,7 @@ BODY = b'{"NotebookInstanceName": "nb"}'
 
 @pytest.fixture
 async def authenticator(tmp_path: Path) -> AsyncIterator[Authenticator]:
-    storage = await SqliteStorage.open(tmp_path)
+    storage = await open_storage(None, tmp_path)
     box = SecretBox(Fernet.generate_key())
     await storage.add_user(User("alice", 0.0))
     await storage.add_access_key(AccessKey(KEY_ID, "alice", box.seal(SECRET), ACTIVE, 0.0))

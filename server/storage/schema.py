@@ -1,0 +1,133 @@
+"""The schema, written once: migration steps in order, with the type names that differ
+between the dialects substituted ({double}, {bytes}).
+
+Each dialect records how far it got the way it always has, so databases created before
+the schema was shared open and migrate forward: SQLite in PRAGMA user_version, PostgreSQL
+in a schema_migrations table under an advisory lock. Either way the steps run in one
+transaction that holds the database's write lock (SQLite's BEGIN IMMEDIATE), so
+processes starting at once take turns and apply each step exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from nbpresign.server.storage.database import Database, Dialect, Statements
+
+TYPES: dict[Dialect, dict[str, str]] = {
+    "sqlite": {"double": "REAL", "bytes": "BLOB"},
+    "postgresql": {"double": "DOUBLE PRECISION", "bytes": "BYTEA"},
+}
+
+MIGRATIONS: Sequence[str] = (
+    """
+    CREATE TABLE notebook_instances (
+        key TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        jupyter_url TEXT NOT NULL,
+        jupyter_token TEXT NOT NULL,
+        status TEXT NOT NULL,
+        creation_time {double} NOT NULL,
+        last_modified_time {double} NOT NULL
+    );
+    CREATE INDEX notebook_instances_creation ON notebook_instances (creation_time, key);
+    CREATE INDEX notebook_instances_status ON notebook_instances (status, key);
+    """,
+    """
+    CREATE TABLE redeemed_tokens (
+        token_id TEXT PRIMARY KEY,
+        expires_at {double} NOT NULL
+    );
+    CREATE INDEX redeemed_tokens_expiry ON redeemed_tokens (expires_at);
+    """,
+    """
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        creation_time {double} NOT NULL
+    );
+    CREATE TABLE access_keys (
+        key_id TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+        sealed_secret {bytes} NOT NULL,
+        status TEXT NOT NULL,
+        creation_time {double} NOT NULL
+    );
+    CREATE INDEX access_keys_user ON access_keys (user_name);
+    CREATE TABLE user_policies (
+        user_name TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+        policy_name TEXT NOT NULL,
+        document TEXT NOT NULL,
+        PRIMARY KEY (user_name, policy_name)
+    );
+    CREATE TABLE signing_keys (
+        kid TEXT PRIMARY KEY,
+        sealed_key {bytes} NOT NULL,
+        creation_time {double} NOT NULL
+    );
+    CREATE TABLE shared_secrets (
+        name TEXT PRIMARY KEY,
+        value {bytes} NOT NULL
+    );
+    """,
+)
+
+
+def statements(step: str, dialect: Dialect) -> list[str]:
+    """One step's statements in that dialect, one at a time (sqlite3 runs no scripts)."""
+    return [s.strip() for s in step.format_map(TYPES[dialect]).split(";") if s.strip()]
+
+
+class Bookkeeping(Protocol):
+    async def applied(self, tx: Statements) -> int:
+        """How many of MIGRATIONS the database has, locking out other migrators."""
+
+    async def record(self, tx: Statements, before: int, after: int) -> None: ...
+
+
+class UserVersion:
+    """SQLite: PRAGMA user_version is the number of steps applied."""
+
+    async def applied(self, tx: Statements) -> int:
+        return int(await tx.fetchval("PRAGMA user_version"))
+
+    async def record(self, tx: Statements, before: int, after: int) -> None:
+        await tx.execute(f"PRAGMA user_version = {int(after)}")  # takes no parameter
+
+
+class MigrationsTable:
+    """PostgreSQL: one schema_migrations row per version. Version 1 was the first three
+    steps at once (PostgreSQL support arrived after them); each later version is one step."""
+
+    LOCK = 0x6E627072  # any constant of our own: "nbpr"
+    FIRST_VERSION_STEPS = 3
+
+    async def applied(self, tx: Statements) -> int:
+        await tx.execute("SELECT pg_advisory_xact_lock($1)", self.LOCK)
+        await tx.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)"
+        )
+        version = int(await tx.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations"))
+        return version + self.FIRST_VERSION_STEPS - 1 if version else 0
+
+    async def record(self, tx: Statements, before: int, after: int) -> None:
+        for version in range(self._version(before) + 1, self._version(after) + 1):
+            await tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+
+    def _version(self, steps: int) -> int:
+        return max(0, steps - self.FIRST_VERSION_STEPS + 1)
+
+
+BOOKKEEPING: dict[Dialect, Bookkeeping] = {"sqlite": UserVersion(), "postgresql": MigrationsTable()}
+
+
+async def migrate(db: Database) -> None:
+    """Applies the steps the database lacks."""
+    bookkeeping = BOOKKEEPING[db.dialect]
+    async with db.transaction() as tx:
+        applied = await bookkeeping.applied(tx)
+        for step in MIGRATIONS[applied:]:
+            for statement in statements(step, db.dialect):
+                await tx.execute(statement)
+        if applied < len(MIGRATIONS):
+            await bookkeeping.record(tx, applied, len(MIGRATIONS))

@@ -1,0 +1,123 @@
+"""Storage: the one object callers use, each call answered by a repository over a Database.
+
+Every method may raise StorageUnavailable (the database cannot answer right now) and, on
+PostgreSQL, InvalidText (a string with NUL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from nbpresign.server.iam.identities import AccessKey, User
+from nbpresign.server.notebooks.instance import NotebookInstance
+from nbpresign.server.storage import (
+    identities,
+    instances,
+    policies,
+    redemptions,
+    shared_secrets,
+    signing_keys,
+)
+from nbpresign.server.storage.database import Database, EventHandler
+from nbpresign.server.storage.instances import InstanceQuery
+
+
+class Storage:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def add_instance(self, instance: NotebookInstance) -> None:
+        """Raises DuplicateInstance when the name is taken, ignoring case."""
+        await instances.add(self._db, instance)
+
+    async def get_instance(self, key: str) -> NotebookInstance | None:
+        return await instances.get(self._db, key)
+
+    async def list_instances(self, query: InstanceQuery) -> list[NotebookInstance]:
+        """At most query.limit instances, in the query's order, after query.after."""
+        return await instances.list_page(self._db, query)
+
+    async def change_status(
+        self, key: str, *, allowed_from: Collection[str], to: str, now: float
+    ) -> bool:
+        """Sets the status if the current one is in allowed_from; False if it was not."""
+        return await instances.change_status(
+            self._db, key, allowed_from=allowed_from, to=to, now=now
+        )
+
+    async def delete_instance(self, key: str, *, allowed_from: Collection[str]) -> bool:
+        """Deletes the instance if its status is in allowed_from; False if it was not."""
+        return await instances.delete(self._db, key, allowed_from=allowed_from)
+
+    async def replace_upstream(
+        self, key: str, *, jupyter_url: str, jupyter_token: str, now: float
+    ) -> bool:
+        """Points an instance at another Jupyter server; False if there is no such instance."""
+        return await instances.replace_upstream(
+            self._db, key, jupyter_url=jupyter_url, jupyter_token=jupyter_token, now=now
+        )
+
+    async def redeem_once(self, token_id: str, *, expires_at: float, now: float) -> bool:
+        """Records a URL token as used: True the first time, False ever after."""
+        return await redemptions.redeem_once(self._db, token_id, expires_at=expires_at, now=now)
+
+    async def add_user(self, user: User) -> None:
+        """Raises DuplicateUser when the name is taken."""
+        await identities.add_user(self._db, user)
+
+    async def get_user(self, name: str) -> User | None:
+        return await identities.get_user(self._db, name)
+
+    async def list_users(self) -> list[User]:
+        return await identities.list_users(self._db)
+
+    async def delete_user(self, name: str) -> bool:
+        """Deletes the user with their keys and policies; False if there was none."""
+        return await identities.delete_user(self._db, name)
+
+    async def add_access_key(self, key: AccessKey) -> None:
+        await identities.add_access_key(self._db, key)
+
+    async def get_access_key(self, key_id: str) -> AccessKey | None:
+        return await identities.get_access_key(self._db, key_id)
+
+    async def list_access_keys(self, user_name: str) -> list[AccessKey]:
+        return await identities.list_access_keys(self._db, user_name)
+
+    async def delete_access_key(self, user_name: str, key_id: str) -> bool:
+        return await identities.delete_access_key(self._db, user_name, key_id)
+
+    async def put_user_policy(self, user_name: str, policy_name: str, document: str) -> None:
+        """Attaches the document under that name, replacing any before it."""
+        await policies.put(self._db, user_name, policy_name, document)
+
+    async def list_user_policies(self, user_name: str) -> list[tuple[str, str]]:
+        """(policy name, document) pairs, by name."""
+        return await policies.list_of(self._db, user_name)
+
+    async def delete_user_policy(self, user_name: str, policy_name: str) -> bool:
+        return await policies.delete(self._db, user_name, policy_name)
+
+    async def signing_keys(self) -> list[tuple[str, bytes, float]]:
+        """(kid, sealed key, creation time) of every URL-signing key, oldest first."""
+        return await signing_keys.list_all(self._db)
+
+    async def add_signing_key(self, kid: str, sealed_key: bytes, creation_time: float) -> None:
+        await signing_keys.add(self._db, kid, sealed_key, creation_time)
+
+    async def shared_secret(self, name: str, candidate: bytes) -> bytes:
+        """The secret stored under `name`, storing `candidate` first if there is none.
+
+        Atomic: replicas racing to set it all get the one that won."""
+        return await shared_secrets.get_or_set(self._db, name, candidate)
+
+    async def publish(self, event: str) -> None:
+        """Tells every replica's subscribers (this one's included) that `event` happened."""
+        await self._db.publish(event)
+
+    def subscribe(self, handler: EventHandler) -> None:
+        """`handler` gets every event, and RESYNC when events may have been lost."""
+        self._db.subscribe(handler)
+
+    async def close(self) -> None:
+        await self._db.close()
