@@ -18,6 +18,7 @@ from nbpresign.server.gateway import openapi
 from nbpresign.server.notebooks import signing_keys
 from nbpresign.server.notebooks.urls import DEFAULT_URL_TEMPLATE, TemplateError
 from nbpresign.server.process import assembly, service, settings, workers
+from nbpresign.server.storage import StorageError
 from nbpresign.server.storage.opening import open_storage
 
 Subparsers = Any  # argparse's _SubParsersAction is private
@@ -155,7 +156,7 @@ def _serve(args: argparse.Namespace) -> int:
         if options.workers > 1:
             return workers.run_workers(options, on_ready=_announce)
         asyncio.run(service.run(options, on_ready=_announce))
-    except (OSError, TemplateError, RuntimeError, TimeoutError, ValueError) as exc:
+    except (OSError, StorageError, TemplateError, RuntimeError, TimeoutError, ValueError) as exc:
         print(f"nbpresign: cannot start: {exc}", file=sys.stderr)
         return 1
     return 0
@@ -174,7 +175,7 @@ def _rotate(args: argparse.Namespace) -> int:
 
     try:
         kid = asyncio.run(rotate())
-    except (OSError, ValueError) as exc:
+    except (OSError, StorageError, ValueError) as exc:
         print(f"nbpresign: cannot rotate: {exc}", file=sys.stderr)
         return 1
     print(f"new signing key {kid}: running replicas sign with it within a minute")

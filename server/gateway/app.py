@@ -22,8 +22,8 @@ from google.protobuf.message import Message
 
 from nbpresign.common import errors
 from nbpresign.common.defaults import REQUEST_ID_HEADER
-from nbpresign.common.errors import ServiceError, internal_failure
 from nbpresign.server.api.context import CallContext, new_request_id
+from nbpresign.server.api.failures import failure
 from nbpresign.server.auth.sigv4 import SignedRequest, sha256_hex
 from nbpresign.server.auth.source_ip import Network, http_caller
 from nbpresign.server.gateway import query
@@ -137,15 +137,13 @@ def build_api(
         dialect = router.dialect(request.rel_url.raw_path, request.headers)
         try:
             response = await api(request)
-        except ServiceError as error:
-            return error_handler(error, dialect, request_id)
         except web.HTTPRequestEntityTooLarge:  # the body outgrew client_max_size as it came
             return error_handler(
                 errors.REQUEST_TOO_LARGE("The request body is too large."), dialect, request_id
             )
-        except Exception:
-            log.exception("request %s failed", request_id)
-            return error_handler(internal_failure(), dialect, request_id)
+        except Exception as exc:
+            error = failure(exc, request_id=request_id, where=request.path)
+            return error_handler(error, dialect, request_id)
         response.headers[REQUEST_ID_HEADER] = request_id
         return response
 

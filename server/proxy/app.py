@@ -25,6 +25,7 @@ from nbpresign.common import errors
 from nbpresign.common.errors import ErrorCode, ServiceError
 from nbpresign.server.api.clock import Clock
 from nbpresign.server.api.context import CallContext
+from nbpresign.server.api.failures import failure
 from nbpresign.server.auth.source_ip import Network, http_caller
 from nbpresign.server.iam.identities import Principal
 from nbpresign.server.notebooks import events, sessions, tokens
@@ -37,7 +38,7 @@ from nbpresign.server.proxy.forward import forward_http
 from nbpresign.server.proxy.sockets import OpenSockets, Relay
 from nbpresign.server.proxy.upstream import Upstream
 from nbpresign.server.proxy.websocket import relay_websocket
-from nbpresign.server.storage import Storage
+from nbpresign.server.storage import RESYNC, Storage
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,9 @@ class NotebookProxy:
 
     async def on_event(self, event: str) -> None:
         """An event from any replica (server.notebooks.events)."""
-        if event.startswith(events.INSTANCE):
+        if event == RESYNC:  # events may have been lost while the listener was away
+            await self._recheck(self.open_sockets.all())
+        elif event.startswith(events.INSTANCE):
             await self.revoke(event[len(events.INSTANCE) :])
         elif event.startswith(events.USER):
             await self.recheck(event[len(events.USER) :])
@@ -161,16 +164,13 @@ class NotebookProxy:
             return await self._serve(request, address)
         except Refused as refused:
             return self._refuse(request, refused.reason)
-        except ServiceError as error:
+        except Exception as exc:
+            error = failure(exc, request_id="-", where=f"notebook {address.key}")
             reason = REFUSAL_REASONS.get(error.code)
             if reason is not None:
                 return self._refuse(request, reason)
-            if error.code.retryable:
+            if error.code.retryable and error.code is not errors.INTERNAL_FAILURE:
                 return pages.unavailable()
-            log.error("notebook request for %s failed: %r", address.key, error)
-            return pages.internal_error()
-        except Exception:
-            log.exception("notebook request for %s failed", address.key)
             return pages.internal_error()
 
     async def _serve(

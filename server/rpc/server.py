@@ -21,10 +21,10 @@ from grpc_health.v1._async import HealthServicer  # public as health.aio; the st
 from grpc_status import rpc_status
 
 from nbpresign.common import errors
-from nbpresign.common.errors import ServiceError, internal_failure
 from nbpresign.common.rpc_status import to_rpc_status
 from nbpresign.server.api.context import REQUEST_ID_HEADER, CallContext, new_request_id
 from nbpresign.server.api.core import Core
+from nbpresign.server.api.failures import failure
 from nbpresign.server.api.methods import Method
 from nbpresign.server.rpc import reflection
 
@@ -53,12 +53,9 @@ def _handler(core: Core, method: Method, authenticate: CallAuthenticator) -> Grp
         try:
             ctx = await authenticate(context, method, body)
             return await core.call(method, _decode(method, body), ctx)
-        except ServiceError as error:
-            failure = error
-        except Exception:
-            log.exception("request %s to %s failed", request_id, method.path)
-            failure = internal_failure()
-        status = rpc_status.to_status(to_rpc_status(failure))
+        except Exception as exc:
+            error = failure(exc, request_id=request_id, where=method.path)
+        status = rpc_status.to_status(to_rpc_status(error))
         trailers = (*status.trailing_metadata, (REQUEST_ID_METADATA, request_id))
         await context.abort(status.code, status.details, trailers)
 

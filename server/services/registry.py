@@ -15,8 +15,7 @@ from nbpresign.server.api.context import CallContext
 from nbpresign.server.api.timestamps import timestamp
 from nbpresign.server.notebooks.instance import FAILED, IN_SERVICE, STOPPED, NotebookInstance
 from nbpresign.server.notebooks.site import Site
-from nbpresign.server.storage import Cursor, DuplicateInstance, InstanceQuery, Storage
-from nbpresign.server.storage.base import SortColumn
+from nbpresign.server.storage import Cursor, DuplicateInstance, InstanceQuery, SortColumn, Storage
 from nbpresign.v1 import notebook_instances_pb2 as pb
 
 DEFAULT_PAGE_SIZE = 100

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from pgcluster import Cluster, private_cluster
 
 from nbpresign.server.iam.identities import ACTIVE, AccessKey, User
 from nbpresign.server.notebooks.instance import IN_SERVICE, STOPPED, NotebookInstance
@@ -22,17 +21,18 @@ from nbpresign.server.storage import (
     DuplicateUser,
     InstanceQuery,
     InvalidText,
+    SortColumn,
     Storage,
     StorageError,
     StorageUnavailable,
     postgres,
     sqlite,
 )
-from nbpresign.server.storage.base import SortColumn
 from nbpresign.server.storage.opening import open_storage
 from nbpresign.server.storage.postgres import PostgresDatabase
 
 from databases import BACKENDS, database_for
+from pgcluster import Cluster, private_cluster
 
 
 def instance(name: str, created: float, status: str = IN_SERVICE) -> NotebookInstance:
