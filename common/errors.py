@@ -111,6 +111,8 @@ ENTITY_ALREADY_EXISTS = ErrorCode("EntityAlreadyExists", _S.ALREADY_EXISTS, 409)
 # A quota, e.g. two access keys per user.
 LIMIT_EXCEEDED = ErrorCode("LimitExceeded", _S.RESOURCE_EXHAUSTED, 409)
 MALFORMED_POLICY = ErrorCode("MalformedPolicyDocument", _S.INVALID_ARGUMENT, 400)
+# IAM answers a password its policy refuses (Create/UpdateLoginProfile) with this, 400.
+PASSWORD_POLICY_VIOLATION = ErrorCode("PasswordPolicyViolation", _S.INVALID_ARGUMENT, 400)
 # Deleting something others still depend on (a group with members).
 DELETE_CONFLICT = ErrorCode("DeleteConflict", _S.FAILED_PRECONDITION, 409)
 

@@ -21,6 +21,7 @@ from nbpresign.server.api.core import Handler, Interceptor
 from nbpresign.server.api.methods import Method
 from nbpresign.server.auth.sigv4 import INVALID_TOKEN
 from nbpresign.server.iam.identities import ACTIVE, Principal, user_arn
+from nbpresign.server.iam.login_profiles import is_profile_id
 from nbpresign.server.iam.policy import Decision, Policy, evaluate, parse
 from nbpresign.server.notebooks.site import Site
 from nbpresign.server.storage import Storage
@@ -71,7 +72,15 @@ class Authorizer:
     async def check_key(self, principal: Principal) -> None:
         """The access key that signed for `principal` still stands: it exists, is active
         and is that user's. Authentication proves it for a call it just verified; a URL
-        or session, which carries the principal for hours, asks again each time."""
+        or session, which carries the principal for hours, asks again each time.
+
+        A console sign-in's principal names the user's login profile instead: it stands
+        while that profile exists and is the user's (deleting it, or the user, ends it)."""
+        if is_profile_id(principal.access_key_id):
+            profile = await self._storage.get_login_profile_by_id(principal.access_key_id)
+            if profile is None or profile.user_name != principal.user_name:
+                raise errors.UNRECOGNIZED_CLIENT(INVALID_TOKEN)
+            return
         key = await self._storage.get_access_key(principal.access_key_id)
         if key is None or key.status != ACTIVE or key.user_name != principal.user_name:
             raise errors.UNRECOGNIZED_CLIENT(INVALID_TOKEN)

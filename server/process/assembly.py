@@ -15,6 +15,10 @@ from nbpresign.server.api.core import Core, handler_table, validate_constraints
 from nbpresign.server.api.methods import AWS_JSON_METHODS, METHODS
 from nbpresign.server.auth.authenticator import Authenticator
 from nbpresign.server.auth.source_ip import parse_networks
+from nbpresign.server.console.app import Console
+from nbpresign.server.console.links import notebook_sign_in_route, sign_in_location
+from nbpresign.server.console.lockout import Lockout, LockoutPolicy
+from nbpresign.server.console.sessions import ConsoleSessions
 from nbpresign.server.gateway import openapi
 from nbpresign.server.gateway.app import build_api
 from nbpresign.server.gateway.router import Router, build_rest, build_routes
@@ -27,10 +31,9 @@ from nbpresign.server.notebooks.signing_keys import KeyStore
 from nbpresign.server.notebooks.site import Site
 from nbpresign.server.process.front import Front, Handler, notebook_route, path_route
 from nbpresign.server.process.settings import Settings
-from nbpresign.server.proxy import pages
-from nbpresign.server.proxy.app import NotebookProxy
+from nbpresign.server.proxy.app import NotebookProxy, SignInLocation
 from nbpresign.server.services.gateway import GatewayService
-from nbpresign.server.services.iam import IamService
+from nbpresign.server.services.iam import IamService, LoginProfiles
 from nbpresign.server.services.presign import PresignService
 from nbpresign.server.services.registry import NotebookInstanceService
 from nbpresign.server.storage import Storage
@@ -46,6 +49,8 @@ class Parts:
     authenticator: Authenticator
     authorizer: Authorizer
     proxy: NotebookProxy
+    console: Console
+    sign_in_location: SignInLocation
 
 
 def build_parts(
@@ -55,10 +60,19 @@ def build_parts(
     box: SecretBox,
     clock: Clock,
     settings: Settings,
+    *,
+    loopback_host: str = "127.0.0.1",
 ) -> Parts:
+    """`loopback_host`: how this machine reaches the HTTP port (the console's default host)."""
     authorizer = Authorizer(storage, clock)
     authenticator = Authenticator(
         storage, box, region=site.region, account_id=site.account_id, clock=clock
+    )
+    trusted = parse_networks(settings.trusted_proxies)
+    locate = sign_in_location(
+        console_url=settings.console_url,
+        sign_in_url=settings.sign_in_url,
+        loopback_host=loopback_host,
     )
     proxy = NotebookProxy(
         site,
@@ -66,8 +80,8 @@ def build_parts(
         clock,
         Admission(storage, authorizer, site),
         storage,
-        sign_in_url=settings.sign_in_url,
-        trusted_proxies=parse_networks(settings.trusted_proxies),
+        sign_in_location=locate,
+        trusted_proxies=trusted,
     )
     implementations = [
         PresignService(storage, site, keys.ring, clock),
@@ -76,6 +90,7 @@ def build_parts(
         IamService(
             storage, box, site.account_id, clock, on_principal_change=events.user_changed(storage)
         ),
+        LoginProfiles(storage, clock, on_principal_change=events.user_changed(storage)),
         GatewayService(authenticator),
     ]
     core = Core(
@@ -83,26 +98,40 @@ def build_parts(
         interceptors=[authorize_with(authorizer, site), validate_constraints],
     )
     storage.subscribe(proxy.on_event)
-    return Parts(core, authenticator, authorizer, proxy)
+    console = Console(
+        core,
+        authorizer,
+        storage,
+        ConsoleSessions(storage, clock, site.account_id),
+        Lockout(storage, clock, LockoutPolicy()),
+        account_id=site.account_id,
+        trusted_proxies=trusted,
+    )
+    return Parts(core, authenticator, authorizer, proxy, console, locate)
 
 
-def api_handler(transport: Transport, settings: Settings) -> Handler:
-    """AWS JSON (the SageMaker operations), REST (every RPC with an HTTP rule), and the
-    OpenAPI document of the REST routes."""
+def api_handler(
+    transport: Transport, settings: Settings, console: Console | None = None
+) -> Handler:
+    """The console (GET / and /_nbpresign/...) when this process has a core, AWS JSON (the
+    SageMaker operations), REST (every RPC with an HTTP rule), and the OpenAPI document of
+    the REST routes."""
     api = build_api(
         Router(build_routes(AWS_JSON_METHODS), build_rest(METHODS)),
         transport,
         max_body_bytes=settings.max_body_bytes,
         trusted_proxies=parse_networks(settings.trusted_proxies),
     )
-    return Front([path_route(openapi.OPENAPI_PATH, openapi.serve(METHODS))], default=api)
+    routes = [] if console is None else [console.route]
+    return Front([*routes, path_route(openapi.OPENAPI_PATH, openapi.serve(METHODS))], default=api)
 
 
 def front(parts: Parts, site: Site, api: Handler) -> Front:
-    """The HTTP port: the sign-in page, every notebook host, then the API host."""
+    """The HTTP port: a notebook host's sign-in path (on to the console's), every notebook
+    host, then the API host (the console among it)."""
     return Front(
         [
-            path_route(pages.SIGN_IN_PATH, pages.sign_in_handler),
+            notebook_sign_in_route(site.urls, parts.sign_in_location),
             notebook_route(site.urls, parts.proxy),
         ],
         default=api,

@@ -60,11 +60,11 @@ async def run(
     site = Site(settings.region, settings.account_id, urls)
     storage = await open_storage(settings.db, settings.data_dir)
     box, keys = await prepare(settings, storage, clock)
-    parts = build_parts(storage, site, keys, box, clock, settings)
+    host = bracket(loopback_if_any(settings.host))
+    parts = build_parts(storage, site, keys, box, clock, settings, loopback_host=host)
     parts.proxy.start()
     refreshing = asyncio.ensure_future(keys.refresh_forever())
     try:
-        host = bracket(loopback_if_any(settings.host))
         endpoint = f"http://{host}:{http_port}"
         bootstrap.write_config(settings.data_dir, region=settings.region, endpoint_url=endpoint)
         async with (
@@ -77,7 +77,9 @@ async def run(
                 reuse_port=settings.reuse_port,
             ) as grpc_port,
         ):
-            api = api_handler(InProcessTransport(parts.core, parts.authenticator), settings)
+            api = api_handler(
+                InProcessTransport(parts.core, parts.authenticator), settings, parts.console
+            )
             await stack.enter_async_context(
                 running_http(front(parts, site, api), sock, max_body_bytes=settings.max_body_bytes)
             )

@@ -27,7 +27,9 @@ class Settings:
     account_id: str = DEFAULT_ACCOUNT_ID
     url_template: str = DEFAULT_URL_TEMPLATE
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    sign_in_url: str | None = None  # None: the service's own sign-in page
+    sign_in_url: str | None = None  # an override; None: the console's sign-in page
+    # Where browsers reach the console (an API host URL); None: http://<loopback>:<port>/.
+    console_url: str | None = None
     demo: bool = False  # also start a local Jupyter server, registered as "demo"
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (CIDRs).
     trusted_proxies: tuple[str, ...] = ()

@@ -64,6 +64,15 @@ class Refused(Exception):
         self.reason = reason
 
 
+# Where a refused browser goes: (the request, a key of pages.SIGN_IN_REASONS) -> a URL.
+SignInLocation = Callable[[web.BaseRequest, str], str]
+
+
+def relative_sign_in(request: web.BaseRequest, reason: str) -> str:
+    """The sign-in page on the host the request came to."""
+    return f"{pages.SIGN_IN_PATH}?{urlencode({'reason': reason})}"
+
+
 def default_client() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(
         # Jupyter's cookies belong to the browser: a shared jar would hand one user's
@@ -83,7 +92,7 @@ class NotebookProxy:
         admission: Admission,
         storage: Storage,
         *,
-        sign_in_url: str | None = None,
+        sign_in_location: SignInLocation | None = None,
         trusted_proxies: Sequence[Network] = (),
         client_factory: Callable[[], aiohttp.ClientSession] = default_client,
     ) -> None:
@@ -93,7 +102,7 @@ class NotebookProxy:
         self._site = site
         self._keys = keys
         self._clock = clock
-        self._sign_in_url = sign_in_url
+        self._sign_in_location = sign_in_location or relative_sign_in
         self._client_factory = client_factory
         self._client: aiohttp.ClientSession | None = None
         self.open_sockets = OpenSockets()
@@ -267,7 +276,7 @@ class NotebookProxy:
     def _refuse(self, request: web.BaseRequest, reason: str) -> web.StreamResponse:
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return web.Response(status=403, text="Forbidden")
-        target = self._sign_in_url or f"{pages.SIGN_IN_PATH}?{urlencode({'reason': reason})}"
+        target = self._sign_in_location(request, reason)
         return web.Response(status=302, headers={"Location": target, "Cache-Control": "no-store"})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from nbpresign.common import errors
@@ -18,8 +19,14 @@ from nbpresign.server.iam.identities import (
     new_secret_access_key,
     user_arn,
 )
+from nbpresign.server.iam.login_profiles import (
+    LoginProfile,
+    check_password_policy,
+    hash_password,
+    new_profile_id,
+)
 from nbpresign.server.iam.sealing import SecretBox
-from nbpresign.server.storage import DuplicateUser, Storage
+from nbpresign.server.storage import DuplicateLoginProfile, DuplicateUser, Storage
 from nbpresign.v1 import iam_pb2 as pb
 
 MAX_KEYS_PER_USER = 2  # as in IAM: room to rotate, no more
@@ -163,3 +170,86 @@ class IamService:
             )
         await self._changed(request.user_name)
         return pb.DeleteUserPolicyResponse()
+
+
+class LoginProfiles:
+    """IAM's CreateLoginProfile, UpdateLoginProfile, GetLoginProfile, DeleteLoginProfile:
+    console passwords. Deleting one ends the console sessions and the console-minted
+    notebook sessions opened with it (their principal names the profile)."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        *,
+        on_principal_change: PrincipalChanged = default_on_principal_change,
+    ) -> None:
+        self._storage = storage
+        self._clock = clock
+        self._changed = on_principal_change
+
+    def _profile(self, profile: LoginProfile) -> pb.LoginProfile:
+        return pb.LoginProfile(
+            user_name=profile.user_name,
+            create_date=timestamp(profile.creation_time),
+            password_reset_required=profile.reset_required,
+        )
+
+    async def _user_exists(self, name: str) -> None:
+        if await self._storage.get_user(name) is None:
+            raise no_such_entity(f"The user with name {name} cannot be found.")
+
+    async def CreateLoginProfile(
+        self, request: pb.CreateLoginProfileRequest, ctx: CallContext
+    ) -> pb.CreateLoginProfileResponse:
+        await self._user_exists(request.user_name)
+        check_password_policy(request.password)
+        profile = LoginProfile(
+            request.user_name,
+            new_profile_id(),
+            await asyncio.to_thread(hash_password, request.password),
+            request.password_reset_required,
+            self._clock(),
+        )
+        try:
+            await self._storage.add_login_profile(profile)
+        except DuplicateLoginProfile:
+            raise errors.ENTITY_ALREADY_EXISTS(
+                f"Login Profile for user {request.user_name} already exists."
+            ) from None
+        return pb.CreateLoginProfileResponse(login_profile=self._profile(profile))
+
+    async def UpdateLoginProfile(
+        self, request: pb.UpdateLoginProfileRequest, ctx: CallContext
+    ) -> pb.UpdateLoginProfileResponse:
+        password_hash = None
+        if request.HasField("password"):
+            check_password_policy(request.password)
+            password_hash = await asyncio.to_thread(hash_password, request.password)
+        reset = (
+            request.password_reset_required if request.HasField("password_reset_required") else None
+        )
+        if not await self._storage.update_login_profile(
+            request.user_name, password_hash=password_hash, reset_required=reset
+        ):
+            raise self._missing(request.user_name)
+        return pb.UpdateLoginProfileResponse()
+
+    async def GetLoginProfile(
+        self, request: pb.GetLoginProfileRequest, ctx: CallContext
+    ) -> pb.GetLoginProfileResponse:
+        profile = await self._storage.get_login_profile(request.user_name)
+        if profile is None:
+            raise self._missing(request.user_name)
+        return pb.GetLoginProfileResponse(login_profile=self._profile(profile))
+
+    async def DeleteLoginProfile(
+        self, request: pb.DeleteLoginProfileRequest, ctx: CallContext
+    ) -> pb.DeleteLoginProfileResponse:
+        if not await self._storage.delete_login_profile(request.user_name):
+            raise self._missing(request.user_name)
+        await self._changed(request.user_name)
+        return pb.DeleteLoginProfileResponse()
+
+    def _missing(self, user_name: str) -> ServiceError:
+        return no_such_entity(f"Login Profile for User {user_name} cannot be found.")

@@ -3,16 +3,20 @@ PostgreSQL; callers use the Storage facade (open it with opening.open_storage)."
 
 from __future__ import annotations
 
+from nbpresign.server.storage.console_sessions import ConsoleSession
 from nbpresign.server.storage.database import RESYNC, EventHandler
 from nbpresign.server.storage.errors import InvalidText, StorageError, StorageUnavailable
 from nbpresign.server.storage.identities import DuplicateUser
 from nbpresign.server.storage.instances import Cursor, DuplicateInstance, InstanceQuery, SortColumn
+from nbpresign.server.storage.login_profiles import DuplicateLoginProfile
 from nbpresign.server.storage.storage import Storage
 
 __all__ = [
     "RESYNC",
+    "ConsoleSession",
     "Cursor",
     "DuplicateInstance",
+    "DuplicateLoginProfile",
     "DuplicateUser",
     "EventHandler",
     "InstanceQuery",

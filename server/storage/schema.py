@@ -70,6 +70,32 @@ MIGRATIONS: Sequence[str] = (
         value {bytes} NOT NULL
     );
     """,
+    # The console (issue 11): login profiles (console passwords), console sessions, and
+    # failed sign-ins counted per user name and per source address. Booleans are INTEGER
+    # 0/1 in both dialects.
+    """
+    CREATE TABLE login_profiles (
+        user_name TEXT PRIMARY KEY REFERENCES users (name) ON DELETE CASCADE,
+        profile_id TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        reset_required INTEGER NOT NULL,
+        creation_time {double} NOT NULL
+    );
+    CREATE TABLE console_sessions (
+        id_hash TEXT PRIMARY KEY,
+        profile_id TEXT NOT NULL REFERENCES login_profiles (profile_id) ON DELETE CASCADE,
+        user_name TEXT NOT NULL,
+        csrf_token TEXT NOT NULL,
+        created_at {double} NOT NULL,
+        last_seen {double} NOT NULL
+    );
+    CREATE INDEX console_sessions_profile ON console_sessions (profile_id);
+    CREATE TABLE sign_in_failures (
+        subject TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        last_failure {double} NOT NULL
+    );
+    """,
 )
 
 

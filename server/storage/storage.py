@@ -9,15 +9,20 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from nbpresign.server.iam.identities import AccessKey, User
+from nbpresign.server.iam.login_profiles import LoginProfile
 from nbpresign.server.notebooks.instance import NotebookInstance
 from nbpresign.server.storage import (
+    console_sessions,
     identities,
     instances,
+    login_profiles,
     policies,
     redemptions,
     shared_secrets,
+    sign_in_failures,
     signing_keys,
 )
+from nbpresign.server.storage.console_sessions import ConsoleSession
 from nbpresign.server.storage.database import Database, EventHandler
 from nbpresign.server.storage.instances import InstanceQuery
 
@@ -97,6 +102,53 @@ class Storage:
 
     async def delete_user_policy(self, user_name: str, policy_name: str) -> bool:
         return await policies.delete(self._db, user_name, policy_name)
+
+    async def add_login_profile(self, profile: LoginProfile) -> None:
+        """Raises DuplicateLoginProfile when the user has one."""
+        await login_profiles.add(self._db, profile)
+
+    async def get_login_profile(self, user_name: str) -> LoginProfile | None:
+        return await login_profiles.get(self._db, user_name)
+
+    async def get_login_profile_by_id(self, profile_id: str) -> LoginProfile | None:
+        return await login_profiles.get_by_id(self._db, profile_id)
+
+    async def update_login_profile(
+        self, user_name: str, *, password_hash: str | None, reset_required: bool | None
+    ) -> bool:
+        """Changes what is given (None: unchanged); False if the user has none."""
+        return await login_profiles.update(
+            self._db, user_name, password_hash=password_hash, reset_required=reset_required
+        )
+
+    async def delete_login_profile(self, user_name: str) -> bool:
+        """Deletes it with the console sessions opened with it; False if there was none."""
+        return await login_profiles.delete(self._db, user_name)
+
+    async def add_console_session(self, session: ConsoleSession) -> None:
+        await console_sessions.add(self._db, session)
+
+    async def touch_console_session(
+        self, id_hash: str, *, idle_since: float, absolute_since: float, now: float
+    ) -> ConsoleSession | None:
+        """The live session, marked used now; None once idle or too old (then deleted)."""
+        return await console_sessions.touch(
+            self._db, id_hash, idle_since=idle_since, absolute_since=absolute_since, now=now
+        )
+
+    async def delete_console_session(self, id_hash: str) -> None:
+        await console_sessions.delete(self._db, id_hash)
+
+    async def sign_in_failures(self, subject: str, *, since: float) -> tuple[int, float]:
+        """(failures, last failure's time) of a subject since `since`."""
+        return await sign_in_failures.get(self._db, subject, since=since)
+
+    async def record_sign_in_failure(self, subject: str, *, since: float, now: float) -> int:
+        """One more failure; the count since `since`, this one included."""
+        return await sign_in_failures.record(self._db, subject, since=since, now=now)
+
+    async def clear_sign_in_failures(self, subject: str) -> None:
+        await sign_in_failures.clear(self._db, subject)
 
     async def signing_keys(self) -> list[tuple[str, bytes, float]]:
         """(kid, sealed key, creation time) of every URL-signing key, oldest first."""

@@ -518,3 +518,230 @@ class DeleteUserPolicyResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DeleteUserPolicyResponse: _TypeAlias = DeleteUserPolicyResponse  # noqa: Y015
+
+@_typing.final
+class LoginProfile(_message.Message):
+    """A user's console password, without the password (IAM's LoginProfile)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_NAME_FIELD_NUMBER: _builtins.int
+    CREATE_DATE_FIELD_NUMBER: _builtins.int
+    PASSWORD_RESET_REQUIRED_FIELD_NUMBER: _builtins.int
+    user_name: _builtins.str
+    """Whose password."""
+    password_reset_required: _builtins.bool
+    """Whether the next sign-in must set a new password."""
+    @_builtins.property
+    def create_date(self) -> _timestamp_pb2.Timestamp:
+        """When the password was set."""
+
+    def __init__(
+        self,
+        *,
+        user_name: _builtins.str = ...,
+        create_date: _timestamp_pb2.Timestamp | None = ...,
+        password_reset_required: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_date", b"create_date"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_date", b"create_date", "password_reset_required", b"password_reset_required", "user_name", b"user_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LoginProfile: _TypeAlias = LoginProfile  # noqa: Y015
+
+@_typing.final
+class CreateLoginProfileRequest(_message.Message):
+    """Input of CreateLoginProfile. The password is checked by the service, never echoed: it
+    has no constraint here that would quote it in a validation message.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_NAME_FIELD_NUMBER: _builtins.int
+    PASSWORD_FIELD_NUMBER: _builtins.int
+    PASSWORD_RESET_REQUIRED_FIELD_NUMBER: _builtins.int
+    user_name: _builtins.str
+    """Whose password."""
+    password: _builtins.str
+    """The new password (the password policy applies)."""
+    password_reset_required: _builtins.bool
+    """Whether the next sign-in must set a new password."""
+    def __init__(
+        self,
+        *,
+        user_name: _builtins.str = ...,
+        password: _builtins.str = ...,
+        password_reset_required: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["password", b"password", "password_reset_required", b"password_reset_required", "user_name", b"user_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateLoginProfileRequest: _TypeAlias = CreateLoginProfileRequest  # noqa: Y015
+
+@_typing.final
+class CreateLoginProfileResponse(_message.Message):
+    """Output of CreateLoginProfile."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOGIN_PROFILE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def login_profile(self) -> Global___LoginProfile:
+        """The new login profile."""
+
+    def __init__(
+        self,
+        *,
+        login_profile: Global___LoginProfile | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["login_profile", b"login_profile"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["login_profile", b"login_profile"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateLoginProfileResponse: _TypeAlias = CreateLoginProfileResponse  # noqa: Y015
+
+@_typing.final
+class UpdateLoginProfileRequest(_message.Message):
+    """Input of UpdateLoginProfile."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_NAME_FIELD_NUMBER: _builtins.int
+    PASSWORD_FIELD_NUMBER: _builtins.int
+    PASSWORD_RESET_REQUIRED_FIELD_NUMBER: _builtins.int
+    user_name: _builtins.str
+    """Whose password."""
+    password: _builtins.str
+    """The new password; unset: keep the current one."""
+    password_reset_required: _builtins.bool
+    """Whether the next sign-in must set a new password; unset: unchanged."""
+    def __init__(
+        self,
+        *,
+        user_name: _builtins.str = ...,
+        password: _builtins.str | None = ...,
+        password_reset_required: _builtins.bool | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_password", b"_password", "_password_reset_required", b"_password_reset_required", "password", b"password", "password_reset_required", b"password_reset_required"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_password", b"_password", "_password_reset_required", b"_password_reset_required", "password", b"password", "password_reset_required", b"password_reset_required", "user_name", b"user_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__password: _TypeAlias = _typing.Literal["password"]  # noqa: Y015
+    _WhichOneofArgType__password: _TypeAlias = _typing.Literal["_password", b"_password"]  # noqa: Y015
+    _WhichOneofReturnType__password_reset_required: _TypeAlias = _typing.Literal["password_reset_required"]  # noqa: Y015
+    _WhichOneofArgType__password_reset_required: _TypeAlias = _typing.Literal["_password_reset_required", b"_password_reset_required"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__password) -> _WhichOneofReturnType__password | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__password_reset_required) -> _WhichOneofReturnType__password_reset_required | None: ...
+
+Global___UpdateLoginProfileRequest: _TypeAlias = UpdateLoginProfileRequest  # noqa: Y015
+
+@_typing.final
+class UpdateLoginProfileResponse(_message.Message):
+    """Output of UpdateLoginProfile."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateLoginProfileResponse: _TypeAlias = UpdateLoginProfileResponse  # noqa: Y015
+
+@_typing.final
+class GetLoginProfileRequest(_message.Message):
+    """Input of GetLoginProfile."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_NAME_FIELD_NUMBER: _builtins.int
+    user_name: _builtins.str
+    """Whose login profile."""
+    def __init__(
+        self,
+        *,
+        user_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["user_name", b"user_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetLoginProfileRequest: _TypeAlias = GetLoginProfileRequest  # noqa: Y015
+
+@_typing.final
+class GetLoginProfileResponse(_message.Message):
+    """Output of GetLoginProfile."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOGIN_PROFILE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def login_profile(self) -> Global___LoginProfile:
+        """The login profile."""
+
+    def __init__(
+        self,
+        *,
+        login_profile: Global___LoginProfile | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["login_profile", b"login_profile"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["login_profile", b"login_profile"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetLoginProfileResponse: _TypeAlias = GetLoginProfileResponse  # noqa: Y015
+
+@_typing.final
+class DeleteLoginProfileRequest(_message.Message):
+    """Input of DeleteLoginProfile."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_NAME_FIELD_NUMBER: _builtins.int
+    user_name: _builtins.str
+    """Whose login profile."""
+    def __init__(
+        self,
+        *,
+        user_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["user_name", b"user_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteLoginProfileRequest: _TypeAlias = DeleteLoginProfileRequest  # noqa: Y015
+
+@_typing.final
+class DeleteLoginProfileResponse(_message.Message):
+    """Output of DeleteLoginProfile."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteLoginProfileResponse: _TypeAlias = DeleteLoginProfileResponse  # noqa: Y015

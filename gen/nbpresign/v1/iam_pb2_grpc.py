@@ -80,6 +80,26 @@ class IamServiceStub:
                 request_serializer=nbpresign_dot_v1_dot_iam__pb2.DeleteUserPolicyRequest.SerializeToString,
                 response_deserializer=nbpresign_dot_v1_dot_iam__pb2.DeleteUserPolicyResponse.FromString,
                 _registered_method=True)
+        self.CreateLoginProfile = channel.unary_unary(
+                '/nbpresign.v1.IamService/CreateLoginProfile',
+                request_serializer=nbpresign_dot_v1_dot_iam__pb2.CreateLoginProfileRequest.SerializeToString,
+                response_deserializer=nbpresign_dot_v1_dot_iam__pb2.CreateLoginProfileResponse.FromString,
+                _registered_method=True)
+        self.UpdateLoginProfile = channel.unary_unary(
+                '/nbpresign.v1.IamService/UpdateLoginProfile',
+                request_serializer=nbpresign_dot_v1_dot_iam__pb2.UpdateLoginProfileRequest.SerializeToString,
+                response_deserializer=nbpresign_dot_v1_dot_iam__pb2.UpdateLoginProfileResponse.FromString,
+                _registered_method=True)
+        self.GetLoginProfile = channel.unary_unary(
+                '/nbpresign.v1.IamService/GetLoginProfile',
+                request_serializer=nbpresign_dot_v1_dot_iam__pb2.GetLoginProfileRequest.SerializeToString,
+                response_deserializer=nbpresign_dot_v1_dot_iam__pb2.GetLoginProfileResponse.FromString,
+                _registered_method=True)
+        self.DeleteLoginProfile = channel.unary_unary(
+                '/nbpresign.v1.IamService/DeleteLoginProfile',
+                request_serializer=nbpresign_dot_v1_dot_iam__pb2.DeleteLoginProfileRequest.SerializeToString,
+                response_deserializer=nbpresign_dot_v1_dot_iam__pb2.DeleteLoginProfileResponse.FromString,
+                _registered_method=True)
 
 
 class IamServiceServicer:
@@ -149,6 +169,34 @@ class IamServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateLoginProfile(self, request, context):
+        """Gives a user a console password (IAM's login profile).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateLoginProfile(self, request, context):
+        """Changes a user's console password, or whether the next sign-in must change it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetLoginProfile(self, request, context):
+        """Tells whether a user has a console password, without it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteLoginProfile(self, request, context):
+        """Removes a user's console password; their console sessions end.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IamServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -196,6 +244,26 @@ def add_IamServiceServicer_to_server(servicer, server):
                     servicer.DeleteUserPolicy,
                     request_deserializer=nbpresign_dot_v1_dot_iam__pb2.DeleteUserPolicyRequest.FromString,
                     response_serializer=nbpresign_dot_v1_dot_iam__pb2.DeleteUserPolicyResponse.SerializeToString,
+            ),
+            'CreateLoginProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateLoginProfile,
+                    request_deserializer=nbpresign_dot_v1_dot_iam__pb2.CreateLoginProfileRequest.FromString,
+                    response_serializer=nbpresign_dot_v1_dot_iam__pb2.CreateLoginProfileResponse.SerializeToString,
+            ),
+            'UpdateLoginProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateLoginProfile,
+                    request_deserializer=nbpresign_dot_v1_dot_iam__pb2.UpdateLoginProfileRequest.FromString,
+                    response_serializer=nbpresign_dot_v1_dot_iam__pb2.UpdateLoginProfileResponse.SerializeToString,
+            ),
+            'GetLoginProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLoginProfile,
+                    request_deserializer=nbpresign_dot_v1_dot_iam__pb2.GetLoginProfileRequest.FromString,
+                    response_serializer=nbpresign_dot_v1_dot_iam__pb2.GetLoginProfileResponse.SerializeToString,
+            ),
+            'DeleteLoginProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteLoginProfile,
+                    request_deserializer=nbpresign_dot_v1_dot_iam__pb2.DeleteLoginProfileRequest.FromString,
+                    response_serializer=nbpresign_dot_v1_dot_iam__pb2.DeleteLoginProfileResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -442,6 +510,114 @@ class IamService:
             '/nbpresign.v1.IamService/DeleteUserPolicy',
             nbpresign_dot_v1_dot_iam__pb2.DeleteUserPolicyRequest.SerializeToString,
             nbpresign_dot_v1_dot_iam__pb2.DeleteUserPolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateLoginProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nbpresign.v1.IamService/CreateLoginProfile',
+            nbpresign_dot_v1_dot_iam__pb2.CreateLoginProfileRequest.SerializeToString,
+            nbpresign_dot_v1_dot_iam__pb2.CreateLoginProfileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateLoginProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nbpresign.v1.IamService/UpdateLoginProfile',
+            nbpresign_dot_v1_dot_iam__pb2.UpdateLoginProfileRequest.SerializeToString,
+            nbpresign_dot_v1_dot_iam__pb2.UpdateLoginProfileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLoginProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nbpresign.v1.IamService/GetLoginProfile',
+            nbpresign_dot_v1_dot_iam__pb2.GetLoginProfileRequest.SerializeToString,
+            nbpresign_dot_v1_dot_iam__pb2.GetLoginProfileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteLoginProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nbpresign.v1.IamService/DeleteLoginProfile',
+            nbpresign_dot_v1_dot_iam__pb2.DeleteLoginProfileRequest.SerializeToString,
+            nbpresign_dot_v1_dot_iam__pb2.DeleteLoginProfileResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -56,6 +56,14 @@ class IamServiceStub:
     """Lists a user's policies with their documents."""
     DeleteUserPolicy: _grpc.UnaryUnaryMultiCallable[_iam_pb2.DeleteUserPolicyRequest, _iam_pb2.DeleteUserPolicyResponse]
     """Detaches a named policy from a user."""
+    CreateLoginProfile: _grpc.UnaryUnaryMultiCallable[_iam_pb2.CreateLoginProfileRequest, _iam_pb2.CreateLoginProfileResponse]
+    """Gives a user a console password (IAM's login profile)."""
+    UpdateLoginProfile: _grpc.UnaryUnaryMultiCallable[_iam_pb2.UpdateLoginProfileRequest, _iam_pb2.UpdateLoginProfileResponse]
+    """Changes a user's console password, or whether the next sign-in must change it."""
+    GetLoginProfile: _grpc.UnaryUnaryMultiCallable[_iam_pb2.GetLoginProfileRequest, _iam_pb2.GetLoginProfileResponse]
+    """Tells whether a user has a console password, without it."""
+    DeleteLoginProfile: _grpc.UnaryUnaryMultiCallable[_iam_pb2.DeleteLoginProfileRequest, _iam_pb2.DeleteLoginProfileResponse]
+    """Removes a user's console password; their console sessions end."""
 
 @_typing.type_check_only
 class IamServiceAsyncStub(IamServiceStub):
@@ -80,6 +88,14 @@ class IamServiceAsyncStub(IamServiceStub):
     """Lists a user's policies with their documents."""
     DeleteUserPolicy: _aio.UnaryUnaryMultiCallable[_iam_pb2.DeleteUserPolicyRequest, _iam_pb2.DeleteUserPolicyResponse]  # type: ignore[assignment]
     """Detaches a named policy from a user."""
+    CreateLoginProfile: _aio.UnaryUnaryMultiCallable[_iam_pb2.CreateLoginProfileRequest, _iam_pb2.CreateLoginProfileResponse]  # type: ignore[assignment]
+    """Gives a user a console password (IAM's login profile)."""
+    UpdateLoginProfile: _aio.UnaryUnaryMultiCallable[_iam_pb2.UpdateLoginProfileRequest, _iam_pb2.UpdateLoginProfileResponse]  # type: ignore[assignment]
+    """Changes a user's console password, or whether the next sign-in must change it."""
+    GetLoginProfile: _aio.UnaryUnaryMultiCallable[_iam_pb2.GetLoginProfileRequest, _iam_pb2.GetLoginProfileResponse]  # type: ignore[assignment]
+    """Tells whether a user has a console password, without it."""
+    DeleteLoginProfile: _aio.UnaryUnaryMultiCallable[_iam_pb2.DeleteLoginProfileRequest, _iam_pb2.DeleteLoginProfileResponse]  # type: ignore[assignment]
+    """Removes a user's console password; their console sessions end."""
 
 class IamServiceServicer(metaclass=_abc_1.ABCMeta):
     """Manages users, access keys and user policies."""
@@ -155,5 +171,37 @@ class IamServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_iam_pb2.DeleteUserPolicyResponse, _abc.Awaitable[_iam_pb2.DeleteUserPolicyResponse]]:
         """Detaches a named policy from a user."""
+
+    @_abc_1.abstractmethod
+    def CreateLoginProfile(
+        self,
+        request: _iam_pb2.CreateLoginProfileRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_iam_pb2.CreateLoginProfileResponse, _abc.Awaitable[_iam_pb2.CreateLoginProfileResponse]]:
+        """Gives a user a console password (IAM's login profile)."""
+
+    @_abc_1.abstractmethod
+    def UpdateLoginProfile(
+        self,
+        request: _iam_pb2.UpdateLoginProfileRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_iam_pb2.UpdateLoginProfileResponse, _abc.Awaitable[_iam_pb2.UpdateLoginProfileResponse]]:
+        """Changes a user's console password, or whether the next sign-in must change it."""
+
+    @_abc_1.abstractmethod
+    def GetLoginProfile(
+        self,
+        request: _iam_pb2.GetLoginProfileRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_iam_pb2.GetLoginProfileResponse, _abc.Awaitable[_iam_pb2.GetLoginProfileResponse]]:
+        """Tells whether a user has a console password, without it."""
+
+    @_abc_1.abstractmethod
+    def DeleteLoginProfile(
+        self,
+        request: _iam_pb2.DeleteLoginProfileRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_iam_pb2.DeleteLoginProfileResponse, _abc.Awaitable[_iam_pb2.DeleteLoginProfileResponse]]:
+        """Removes a user's console password; their console sessions end."""
 
 def add_IamServiceServicer_to_server(servicer: IamServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
