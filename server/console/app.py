@@ -145,9 +145,11 @@ class Console:
         }
 
     def route(self, request: web.BaseRequest) -> Handler | None:
-        """The console's requests: its paths, any method (a wrong one is its 405)."""
-        path = request.path
-        if path in self._gets or path in self._posts or path.startswith(PREFIX):
+        """The console's requests: GET of its pages; anything under PREFIX (a wrong method
+        there is its own 405). POST / stays the API's (AWS JSON)."""
+        if request.path.startswith(PREFIX):
+            return self._dispatch
+        if request.method in ("GET", "HEAD") and request.path in self._gets:
             return self._dispatch
         return None
 

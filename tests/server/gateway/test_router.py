@@ -21,7 +21,7 @@ from nbpresign.server.notebooks import signing_keys
 from nbpresign.server.notebooks.site import Site
 from nbpresign.server.notebooks.urls import UrlTemplate
 from nbpresign.server.services.gateway import GatewayService
-from nbpresign.server.services.iam import IamService
+from nbpresign.server.services.iam import IamService, LoginProfiles
 from nbpresign.server.services.presign import PresignService
 from nbpresign.server.services.registry import NotebookInstanceService
 
@@ -63,6 +63,7 @@ def test_every_rpc_is_implemented(tmp_path: Path) -> None:
         PresignService(storage, site, lambda: ring, float),
         NotebookInstanceService(storage, site, float),
         IamService(storage, SecretBox(Fernet.generate_key()), site.account_id, float),
+        LoginProfiles(storage, float),
         GatewayService(storage),
     ]
     table = core.handler_table(METHODS, implementations)
