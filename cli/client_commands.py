@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
@@ -66,6 +67,20 @@ def add_identity_commands(commands: Subparsers) -> None:
     _client_parser(users, "list", "list users", _user_list)
     _client_parser(
         users, "delete", "delete a user with its keys and policies", _user_delete
+    ).add_argument("name")
+
+    password = _client_parser(
+        users,
+        "set-password",
+        "set a user's console password (read from standard input when it is not a terminal)",
+        _user_set_password,
+    )
+    password.add_argument("name")
+    password.add_argument(
+        "--reset-required", action="store_true", help="the next sign-in must set a new one"
+    )
+    _client_parser(
+        users, "delete-password", "remove a user's console password", _user_delete_password
     ).add_argument("name")
 
     keys = commands.add_parser("keys", help="manage access keys").add_subparsers(
@@ -189,6 +204,35 @@ def _user_list(client: Client, args: argparse.Namespace) -> None:
 
 def _user_delete(client: Client, args: argparse.Namespace) -> None:
     client.delete_user(args.name)
+
+
+def _read_password() -> str:
+    """From standard input (its first line) when piped; else asked twice, unechoed."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("New console password: ")
+    if getpass.getpass("Again: ") != first:
+        raise OSError("the passwords do not match")
+    return first
+
+
+def _user_set_password(client: Client, args: argparse.Namespace) -> None:
+    password = _read_password()
+    try:
+        client.create_login_profile(
+            args.name, password, password_reset_required=args.reset_required
+        )
+    except NbpresignError as exc:
+        if exc.code != "EntityAlreadyExists":
+            raise
+        client.update_login_profile(
+            args.name, password=password, password_reset_required=args.reset_required
+        )
+    print(f"Console password set for {args.name}.")
+
+
+def _user_delete_password(client: Client, args: argparse.Namespace) -> None:
+    client.delete_login_profile(args.name)
 
 
 def _key_create(client: Client, args: argparse.Namespace) -> None:

@@ -52,7 +52,14 @@ def add_to(commands: Subparsers) -> None:
         "--sign-in-url",
         default=None,
         help="where a browser goes when a link or session is no longer valid "
-        "(default: the service's own page)",
+        "(default: the console's sign-in page)",
+    )
+    serve.add_argument(
+        "--console-url",
+        default=None,
+        metavar="URL",
+        help="where browsers reach the console, on the API host "
+        "(default: http://<loopback host>:<http port>/)",
     )
     serve.add_argument(
         "--demo",
@@ -132,6 +139,15 @@ def _announce(endpoints: service.Endpoints) -> None:
             f"    {endpoints.demo_url}\n",
             flush=True,
         )
+    if endpoints.console_url:
+        print(f"nbpresign: the console is at {endpoints.console_url}", flush=True)
+    if endpoints.console_password:
+        print(
+            "nbpresign: sign in to the console as user name admin with password "
+            f"{endpoints.console_password} (shown once; it is also in "
+            f"{defaults.CONSOLE_PASSWORD_FILE} in the data directory)",
+            flush=True,
+        )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -147,6 +163,7 @@ def _serve(args: argparse.Namespace) -> int:
         account_id=args.account_id,
         url_template=args.url_template,
         sign_in_url=args.sign_in_url,
+        console_url=args.console_url,
         demo=args.demo,
         trusted_proxies=tuple(args.trusted_proxy),
         db=args.db,

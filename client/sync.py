@@ -151,3 +151,36 @@ class Client:
         with rpc_errors():
             request = iam.DeleteUserPolicyRequest(user_name=user_name, policy_name=policy_name)
             self._iam.DeleteUserPolicy(request)
+
+    # Console passwords (IamService's login profiles).
+
+    def create_login_profile(
+        self, user_name: str, password: str, *, password_reset_required: bool = False
+    ) -> iam.LoginProfile:
+        request = iam.CreateLoginProfileRequest(
+            user_name=user_name, password=password, password_reset_required=password_reset_required
+        )
+        with rpc_errors():
+            return self._iam.CreateLoginProfile(request).login_profile
+
+    def update_login_profile(
+        self,
+        user_name: str,
+        *,
+        password: str | None = None,
+        password_reset_required: bool | None = None,
+    ) -> None:
+        request = iam.UpdateLoginProfileRequest(
+            user_name=user_name, password=password, password_reset_required=password_reset_required
+        )
+        with rpc_errors():
+            self._iam.UpdateLoginProfile(request)
+
+    def get_login_profile(self, user_name: str) -> iam.LoginProfile:
+        with rpc_errors():
+            request = iam.GetLoginProfileRequest(user_name=user_name)
+            return self._iam.GetLoginProfile(request).login_profile
+
+    def delete_login_profile(self, user_name: str) -> None:
+        with rpc_errors():
+            self._iam.DeleteLoginProfile(iam.DeleteLoginProfileRequest(user_name=user_name))

@@ -15,6 +15,8 @@ DEFAULT_ACCOUNT_ID = "000000000000"
 # In the data directory: the admin's key and config, as `serve` writes them on first start.
 CREDENTIALS_FILE = "credentials"
 CONFIG_FILE = "config"
+# serve --demo: the admin's generated console password, beside CREDENTIALS_FILE (0600).
+CONSOLE_PASSWORD_FILE = "console-password"
 
 REQUEST_ID_HEADER = "x-amzn-RequestId"  # AWS's spelling; gRPC metadata wants it lower-case
 

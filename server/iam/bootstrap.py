@@ -1,6 +1,7 @@
 """First start: an admin user with a key, written where boto3 and the AWS CLI look.
 
     DATA_DIR/credentials   [default] aws_access_key_id / aws_secret_access_key (mode 0600)
+    DATA_DIR/console-password   with --demo: the admin's console password (mode 0600)
     DATA_DIR/config        [default] region, and the endpoint of this service for
                            "sagemaker" (botocore's services sections), rewritten at every
                            start so it follows --http-port
@@ -15,9 +16,10 @@ import configparser
 import io
 import json
 import os
+import secrets
 from pathlib import Path
 
-from nbpresign.common.defaults import CONFIG_FILE, CREDENTIALS_FILE
+from nbpresign.common.defaults import CONFIG_FILE, CONSOLE_PASSWORD_FILE, CREDENTIALS_FILE
 from nbpresign.server.api.clock import Clock
 from nbpresign.server.iam.identities import (
     ACTIVE,
@@ -26,8 +28,9 @@ from nbpresign.server.iam.identities import (
     new_access_key_id,
     new_secret_access_key,
 )
+from nbpresign.server.iam.login_profiles import LoginProfile, hash_password, new_profile_id
 from nbpresign.server.iam.sealing import SecretBox
-from nbpresign.server.storage import DuplicateUser, Storage
+from nbpresign.server.storage import DuplicateLoginProfile, DuplicateUser, Storage
 
 ADMIN_USER = "admin"
 ADMIN_POLICY_NAME = "AdministratorAccess"
@@ -70,6 +73,23 @@ async def ensure_admin(storage: Storage, box: SecretBox, data_dir: Path, clock: 
         _ini({"default": {"aws_access_key_id": key.key_id, "aws_secret_access_key": secret}}),
     )
     return True
+
+
+async def ensure_admin_password(storage: Storage, data_dir: Path, clock: Clock) -> str | None:
+    """For the demo: gives the admin a console password when it has none, written to
+    DATA_DIR/console-password (mode 0600); the new password, or None if there was one."""
+    if await storage.get_login_profile(ADMIN_USER) is not None:
+        return None
+    if await storage.get_user(ADMIN_USER) is None:
+        return None
+    password = secrets.token_urlsafe(15)  # 20 characters, 120 bits
+    profile = LoginProfile(ADMIN_USER, new_profile_id(), hash_password(password), False, clock())
+    try:
+        await storage.add_login_profile(profile)
+    except DuplicateLoginProfile:
+        return None  # another replica got there first
+    _write_private(data_dir / CONSOLE_PASSWORD_FILE, password + "\n")
+    return password
 
 
 def write_config(data_dir: Path, *, region: str, endpoint_url: str) -> None:

@@ -43,6 +43,9 @@ class Endpoints:
     grpc: str  # host:port
     http: str  # http://host:port/
     demo_url: str | None = None  # with --demo: an AuthorizedUrl for instance "demo"
+    console_url: str | None = None  # where people sign in
+    # with --demo, on the start that set it: the admin's new console password
+    console_password: str | None = None
 
 
 async def run(
@@ -83,14 +86,23 @@ async def run(
             await stack.enter_async_context(
                 running_http(front(parts, site, api), sock, max_body_bytes=settings.max_body_bytes)
             )
-            demo_url = None
+            demo_url = password = None
             if settings.demo:
                 jupyter_url, token = await stack.enter_async_context(
                     demo.demo_jupyter(settings.data_dir)
                 )
                 await demo.register_demo(storage, jupyter_url, token, clock())
                 demo_url = await _mint_demo_url(parts.core, storage, site)
-            on_ready(Endpoints(f"{host}:{grpc_port}", f"{endpoint}/", demo_url))
+                password = await bootstrap.ensure_admin_password(storage, settings.data_dir, clock)
+            on_ready(
+                Endpoints(
+                    f"{host}:{grpc_port}",
+                    f"{endpoint}/",
+                    demo_url,
+                    console_url=settings.console_url or f"{endpoint}/",
+                    console_password=password,
+                )
+            )
             await _until_stopped(stop)
     finally:
         refreshing.cancel()
