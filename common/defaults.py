@@ -16,7 +16,7 @@ DEFAULT_ACCOUNT_ID = "000000000000"
 CREDENTIALS_FILE = "credentials"
 CONFIG_FILE = "config"
 # serve --demo: the admin's generated console password, beside CREDENTIALS_FILE (0600).
-CONSOLE_PASSWORD_FILE = "console-password"
+CONSOLE_PASSWORD_FILE = "console-password"  # noqa: S105 - a file name
 
 REQUEST_ID_HEADER = "x-amzn-RequestId"  # AWS's spelling; gRPC metadata wants it lower-case
 
