@@ -50,11 +50,14 @@ async def forward_http(
             )
             if text and "Content-Encoding" not in answer.headers:
                 response.enable_compression()
-            await response.prepare(request)
-            async for chunk in answer.content.iter_chunked(CHUNK_BYTES):
-                await response.write(scrubber.feed(chunk) if text else chunk)
-            await response.write(scrubber.flush())
-            await response.write_eof()
+            try:
+                await response.prepare(request)
+                async for chunk in answer.content.iter_chunked(CHUNK_BYTES):
+                    await response.write(scrubber.feed(chunk) if text else chunk)
+                await response.write(scrubber.flush())
+                await response.write_eof()
+            except ConnectionResetError:
+                pass  # the browser left (a tab closed): no one to answer, nothing went wrong
             return response
     except (TimeoutError, aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError):
         # Nothing was sent yet when connecting fails; mid-stream failures propagate and

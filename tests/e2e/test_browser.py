@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -25,9 +26,16 @@ CHROMIUM_ARGS = [
 ]
 
 
+@dataclass(frozen=True)
+class Demo:
+    url: str  # the AuthorizedUrl it prints
+    console_url: str
+    password: str  # the admin's console password
+
+
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`nbpresign serve --demo`, exactly as the README says; yields the URL it prints."""
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """`nbpresign serve --demo`, exactly as the README says; yields what it prints."""
     process = subprocess.Popen(
         [
             *NBPRESIGN,
@@ -45,16 +53,19 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         text=True,
     )
     assert process.stdout is not None
-    url = None
+    url = console = password = None
     seen = []
     for line in process.stdout:
         seen.append(line)
-        found = re.search(r"(http://demo\.localhost:\d+/\?authToken=\S+)", line)
-        if found:
+        if found := re.search(r"(http://demo\.localhost:\d+/\?authToken=\S+)", line):
             url = found.group(1)
+        if found := re.search(r"the console is at (\S+)", line):
+            console = found.group(1)
+        if found := re.search(r"user name admin with password (\S+)", line):
+            password = found.group(1)
             break
-    assert url, "".join(seen)
-    yield url
+    assert url and console and password, "".join(seen)
+    yield Demo(url, console, password)
     process.terminate()
     output, _ = process.communicate(timeout=30)
     assert "Traceback" not in output, output
@@ -68,13 +79,13 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-def test_the_demo_url_opens_jupyterlab_and_runs_a_cell(demo: str, browser: Browser) -> None:
+def test_the_demo_url_opens_jupyterlab_and_runs_a_cell(demo: Demo, browser: Browser) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1280, "height": 800})
-    page.goto(demo)
+    page.goto(demo.url)
     # The token is gone from the address bar; the notebook's own origin serves JupyterLab.
     assert "authToken" not in page.url
-    assert page.url.startswith(demo.split("?")[0])
+    assert page.url.startswith(demo.url.split("?")[0])
     listing = page.locator(".jp-DirListing-item", has_text="welcome.ipynb")
     expect(listing).to_be_visible(timeout=60_000)
     assert page.title() == "JupyterLab"
@@ -92,11 +103,33 @@ def test_the_demo_url_opens_jupyterlab_and_runs_a_cell(demo: str, browser: Brows
     page.close()
 
 
-def test_the_same_url_a_second_time_shows_the_sign_in_page(demo: str, browser: Browser) -> None:
+def test_the_same_url_a_second_time_shows_the_sign_in_page(demo: Demo, browser: Browser) -> None:
     page = browser.new_page()
-    page.goto(demo)  # used up by the test before, or by this very visit
-    page.goto(demo)
+    page.goto(demo.url)  # used up by the test before, or by this very visit
+    page.goto(demo.url)
     expect(page.get_by_text("This link is no longer valid")).to_be_visible()
     assert "/_nbpresign/sign-in" in page.url
     page.screenshot(path=str(ARTIFACTS / "sign-in-replayed.png"))
     page.close()
+
+
+def test_the_printed_console_password_signs_in_and_opens_the_demo(
+    demo: Demo, browser: Browser
+) -> None:
+    """From the quick start to Open with nothing else to read: the README's command prints
+    the console's address and the admin's password."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(demo.console_url)
+    page.get_by_label("User name").fill("admin")
+    page.get_by_label("Password", exact=True).fill(demo.password)
+    page.get_by_role("button", name="Sign in").click()
+    row = page.get_by_role("row").filter(has_text="demo")
+    with context.expect_page() as opened:
+        row.get_by_role("button", name="Open").click()
+    tab = opened.value
+    expect(tab.locator(".jp-DirListing-item", has_text="welcome.ipynb")).to_be_visible(
+        timeout=60_000
+    )
+    assert tab.title().endswith("JupyterLab")  # the workspace may reopen welcome.ipynb
+    context.close()
