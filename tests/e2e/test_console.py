@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
 
 from nbpresign.client import AsyncClient, Client, NbpresignError
 
@@ -32,8 +32,8 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "a long enough password"
 PRESIGN = "sagemaker:CreatePresignedNotebookInstanceUrl"
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 375, "height": 740}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 375, "height": 740}
 COOKIE = "nbpresign-console"
 
 
