@@ -478,3 +478,35 @@ async def test_a_password_the_policy_refuses_is_refused_without_echoing_it(
     with pytest.raises(NbpresignError) as missing:
         await admin(live, "get_login_profile", "carol")
     assert missing.value.code == "NoSuchEntity"
+
+
+async def test_failures_from_one_address_lock_every_name_tried_from_it(live: LiveService) -> None:
+    user = await make_user(live, policy(ALLOW_SAGEMAKER))
+    async with aiohttp.ClientSession() as http:
+        for attempt in range(10):
+            live.clock.advance(61)
+            status, _ = await api_sign_in(http, live, f"guess-{attempt}", PASSWORD)
+            assert status == 401
+        live.clock.advance(61)
+        # A name never tried, with its right password: the address is locked.
+        status, body = await api_sign_in(http, live, user, PASSWORD)
+        assert status == 429
+        assert body["message"].startswith("Sign-in is locked after too many failed attempts.")
+
+
+async def test_a_console_session_ends_when_idle_and_when_too_old(live: LiveService) -> None:
+    user = await make_user(live, policy(ALLOW_SAGEMAKER))
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        assert (await api_sign_in(http, live, user, PASSWORD))[0] == 200
+        cookie = next(c.value for c in http.cookie_jar if c.key == COOKIE)
+    assert await instances_status(live, cookie) == 200
+    live.clock.advance(3601)  # an hour unused
+    assert await instances_status(live, cookie) == 401
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        assert (await api_sign_in(http, live, user, PASSWORD))[0] == 200
+        cookie = next(c.value for c in http.cookie_jar if c.key == COOKIE)
+    for _ in range(12):  # used every 59 minutes, but 12 hours in all
+        live.clock.advance(59 * 60)
+        assert await instances_status(live, cookie) == 200
+    live.clock.advance(13 * 60)
+    assert await instances_status(live, cookie) == 401

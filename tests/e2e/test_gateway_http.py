@@ -237,7 +237,8 @@ async def test_oversized_chunked_body_is_refused(server: Server, registered: str
 
 @pytest.mark.parametrize(
     ("method", "path", "headers"),
-    [("GET", "/", {}), ("PUT", "/", {}), ("POST", "/elsewhere", {"X-Amz-Target": TARGET})],
+    # GET / is the console's page (tests/e2e/test_console.py); the rest of / is the API's.
+    [("DELETE", "/", {}), ("PUT", "/", {}), ("POST", "/elsewhere", {"X-Amz-Target": TARGET})],
 )
 async def test_other_routes_get_aws_errors(
     server: Server, method: str, path: str, headers: dict[str, str]
