@@ -23,6 +23,7 @@ CLOSE_REVOKED = 1008
 class Relay:
     instance_key: str
     ctx: CallContext  # who the socket is open for, from where: what admission re-checks
+    incarnation: str  # the instance's life the session belongs to
     revoked: asyncio.Event = field(default_factory=asyncio.Event)
 
 

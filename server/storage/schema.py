@@ -70,6 +70,10 @@ MIGRATIONS: Sequence[str] = (
         value {bytes} NOT NULL
     );
     """,
+    # Incarnations (instances.py): rows from before count as one incarnation, "".
+    """
+    ALTER TABLE notebook_instances ADD COLUMN incarnation TEXT NOT NULL DEFAULT ''
+    """,
 )
 
 
