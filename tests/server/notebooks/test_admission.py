@@ -99,6 +99,6 @@ async def test_a_stop_is_a_wrong_status_and_a_new_life(storage: Storage) -> None
 
 
 async def test_a_missing_instance_is_record_not_found(storage: Storage) -> None:
-    policy = {**OFFICE, "Statement": [{**OFFICE["Statement"][0], "Resource": "*"}]}  # type: ignore[index]
-    await storage.put_user_policy("alice", "office", json.dumps(policy))
+    anywhere = json.dumps(OFFICE).replace("notebook-instance/nb", "notebook-instance/*")
+    await storage.put_user_policy("alice", "office", anywhere)
     assert await refused(storage, at("192.0.2.9"), "other", "") is errors.RECORD_NOT_FOUND
