@@ -23,6 +23,7 @@ from nbpresign.server.notebooks.site import Site
 from nbpresign.server.notebooks.urls import UrlTemplate
 from nbpresign.server.process import demo
 from nbpresign.server.process.assembly import api_handler, build_parts, front, prepare
+from nbpresign.server.process.limits import Limits, raise_open_file_limit
 from nbpresign.server.process.listeners import (
     bind_http_socket,
     bracket,
@@ -54,6 +55,7 @@ async def run(
 ) -> None:
     """Runs the whole service until `stop` is set, or SIGINT/SIGTERM when it is None."""
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    max_connections = connection_limit(settings.limits)
     sock = bind_http_socket(settings.host, settings.http_port, reuse_port=settings.reuse_port)
     http_port = sock.getsockname()[1]
     urls = UrlTemplate(settings.url_template, settings.region, http_port)
@@ -74,12 +76,20 @@ async def run(
                 settings.host,
                 settings.grpc_port,
                 settings.account_id,
+                limits=settings.limits,
+                max_connections=max_connections,
                 reuse_port=settings.reuse_port,
-            ) as grpc_port,
+            ) as grpc_listener,
         ):
             api = api_handler(InProcessTransport(parts.core, parts.authenticator), settings)
             await stack.enter_async_context(
-                running_http(front(parts, site, api), sock, max_body_bytes=settings.max_body_bytes)
+                running_http(
+                    front(parts, site, api),
+                    sock,
+                    limits=settings.limits,
+                    max_connections=max_connections,
+                    max_body_bytes=settings.max_body_bytes,
+                )
             )
             demo_url = None
             if settings.demo:
@@ -88,7 +98,7 @@ async def run(
                 )
                 await demo.register_demo(storage, jupyter_url, token, clock())
                 demo_url = await _mint_demo_url(parts.core, storage, site)
-            on_ready(Endpoints(f"{host}:{grpc_port}", f"{endpoint}/", demo_url))
+            on_ready(Endpoints(f"{host}:{grpc_listener.port}", f"{endpoint}/", demo_url))
             await _until_stopped(stop)
     finally:
         refreshing.cancel()
@@ -123,13 +133,31 @@ async def run_gateway(
     """Runs only the gateway, forwarding to a core at `core_target` over gRPC, signing its
     calls with `credentials` (a principal allowed nbpresign:ForwardCaller and
     nbpresign:AuthenticateRequest)."""
+    max_connections = connection_limit(settings.limits)
     sock = bind_http_socket(settings.host, settings.http_port)
     channel = grpc.aio.insecure_channel(core_target)
     api = api_handler(GrpcTransport(channel, credentials, settings.region), settings)
-    async with channel, running_http(api, sock, max_body_bytes=settings.max_body_bytes):
+    async with (
+        channel,
+        running_http(
+            api,
+            sock,
+            limits=settings.limits,
+            max_connections=max_connections,
+            max_body_bytes=settings.max_body_bytes,
+        ),
+    ):
         port = sock.getsockname()[1]
         on_ready(Endpoints(core_target, f"http://{bracket(settings.host)}:{port}/"))
         await _until_stopped(None)
+
+
+def connection_limit(limits: Limits) -> int:
+    """Raises the open-file limit as far as it goes; the connections each listener takes."""
+    open_files = raise_open_file_limit()
+    connections = limits.connections(open_files)
+    log.info("open-file limit %d: up to %d connections on each port", open_files, connections)
+    return connections
 
 
 async def _until_stopped(stop: asyncio.Event | None) -> None:
