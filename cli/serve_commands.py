@@ -128,6 +128,12 @@ def _add_listen_options(parser: argparse.ArgumentParser) -> None:
 def _add_limit_options(parser: argparse.ArgumentParser) -> None:
     seconds: dict[str, Any] = {"type": _positive_seconds, "metavar": "SECONDS"}
     parser.add_argument(
+        "--shutdown-grace",
+        default=limits.DEFAULT_SHUTDOWN_GRACE,
+        help="on SIGTERM, how long requests in flight may finish (default: %(default)s)",
+        **seconds,
+    )
+    parser.add_argument(
         "--header-timeout",
         default=limits.DEFAULT_HEADER_TIMEOUT,
         help="how long a request's line and headers may take to arrive (default: %(default)s)",
@@ -201,6 +207,7 @@ def _serve(args: argparse.Namespace) -> int:
         db=args.db,
         workers=args.workers,
         limits=_limits(args),
+        shutdown_grace=args.shutdown_grace,
     )
     try:
         if options.workers > 1:
@@ -246,6 +253,7 @@ def _gateway(args: argparse.Namespace) -> int:
         http_port=args.http_port,
         region=identity.region,
         limits=_limits(args),
+        shutdown_grace=args.shutdown_grace,
     )
     try:
         asyncio.run(

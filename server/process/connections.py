@@ -5,7 +5,9 @@
   between requests a connection may stay idle for `idle_timeout` (aiohttp's keep-alive);
 - a request aiohttp cannot parse gets a plain 400, and no traceback in the log (any
   client can send one);
-- every request carries the longest pause allowed in its body (bodies.BODY_TIMEOUT).
+- every request carries the longest pause allowed in its body (bodies.BODY_TIMEOUT);
+- once the server drains, every response says `Connection: close` and closes its
+  connection, and idle connections close.
 """
 
 from __future__ import annotations
@@ -44,9 +46,14 @@ class Connection(RequestHandler):
         super().__init__(manager, **kwargs)
         self._header_timeout = header_timeout
         self._header_timer: asyncio.TimerHandle | None = None
+        self._partial = False  # some bytes of the next request's head have arrived
+        self.draining = manager.draining
+        self.finished = asyncio.Event()  # its requests are done and its socket closed
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
+        assert self._task_handler is not None
+        self._task_handler.add_done_callback(lambda _: self.finished.set())
         self._start_header_timer()
 
     def connection_lost(self, exc: BaseException | None) -> None:
@@ -56,9 +63,12 @@ class Connection(RequestHandler):
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
         if self._messages or self._upgraded:
+            self._partial = False
             self._stop_header_timer()
-        elif data and self._waiter is not None and self._header_timer is None:
-            self._start_header_timer()  # the first bytes of a request's head, not of a body
+        elif data and self._waiter is not None:  # bytes of a request's head, not of a body
+            self._partial = True
+            if self._header_timer is None:
+                self._start_header_timer()
 
     def _start_header_timer(self) -> None:
         self._header_timer = self._loop.call_later(self._header_timeout, self._header_timed_out)
@@ -77,6 +87,21 @@ class Connection(RequestHandler):
     def _waiting(self) -> bool:
         """Waiting for a request (as opposed to handling one)."""
         return self._waiter is not None and not self._waiter.done() and not self._messages
+
+    def drain(self) -> None:
+        self.draining = True
+
+    def close_if_idle(self) -> None:
+        if self.draining and self._waiting() and not self._partial:
+            self.force_close()
+
+    async def finish_response(
+        self, request: web.BaseRequest, resp: web.StreamResponse, start_time: float | None
+    ) -> tuple[web.StreamResponse, bool]:
+        finished = await super().finish_response(request, resp, start_time)
+        if self.draining:
+            self.close()  # no next request on this connection
+        return finished
 
     def handle_error(
         self,
@@ -98,6 +123,15 @@ class Connection(RequestHandler):
         return response
 
 
+class Request(web.BaseRequest):
+    @property
+    def keep_alive(self) -> bool:
+        """Whether the response keeps the connection open: not once the server drains."""
+        connection = self.protocol
+        draining = isinstance(connection, Connection) and connection.draining
+        return bool(super().keep_alive) and not draining
+
+
 class HttpServer(web.Server):
     """Makes a Connection for each accepted socket, and counts the open ones."""
 
@@ -112,6 +146,7 @@ class HttpServer(web.Server):
         self._limits = limits
         self._max_body_bytes = max_body_bytes
         self.open = 0  # connections made and not yet lost
+        self.draining = False
 
     def __call__(self) -> Connection:
         # Counted from here, not from connection_made: a burst of accepts makes all of its
@@ -134,7 +169,7 @@ class HttpServer(web.Server):
     ) -> web.BaseRequest:
         # Every body read whole (API calls, console forms) is small; notebook uploads
         # stream through the proxy and are never read whole.
-        request = web.BaseRequest(
+        request = Request(
             message,
             payload,
             protocol,
@@ -149,3 +184,31 @@ class HttpServer(web.Server):
     def connection_lost(self, handler: RequestHandler, exc: BaseException | None = None) -> None:
         super().connection_lost(handler, exc)
         self.open -= 1
+
+    def drain(self) -> None:
+        """From now on every response closes its connection."""
+        self.draining = True
+        for connection in self.connections:
+            if isinstance(connection, Connection):
+                connection.drain()
+
+    def close_idle(self) -> None:
+        for connection in self.connections:
+            if isinstance(connection, Connection):
+                connection.close_if_idle()
+
+    async def finished(self, deadline: float) -> int:
+        """Waits until `deadline` (loop time) for every connection to finish; returns how
+        many did not."""
+        waiting = [
+            asyncio.ensure_future(c.finished.wait())
+            for c in self.connections
+            if isinstance(c, Connection)
+        ]
+        if not waiting:
+            return 0
+        timeout = max(0.0, deadline - asyncio.get_running_loop().time())
+        _, pending = await asyncio.wait(waiting, timeout=timeout)
+        for task in pending:
+            task.cancel()
+        return len(pending)

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_HEADER_TIMEOUT = 10.0  # a request's line and headers, from its first byte
 DEFAULT_IDLE_TIMEOUT = 75.0  # a kept-alive connection between requests (above most LBs' 60)
+DEFAULT_SHUTDOWN_GRACE = 10.0
 RESERVED_DESCRIPTORS = 256
 # A soft limit is raised at most this far when the hard one is unlimited (Linux's nr_open).
 MAX_OPEN_FILES = 1 << 20

@@ -1,4 +1,8 @@
-"""The two listeners: the HTTP port (aiohttp's low-level server, one Front) and gRPC."""
+"""The two listeners: the HTTP port (aiohttp's low-level server, one Front) and gRPC.
+
+Each is a context manager yielding a listener whose `drain(deadline)` stops it gracefully
+(service.py runs both at once on SIGTERM); leaving the context stops whatever is left.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,10 @@ log = logging.getLogger(__name__)
 BACKLOG = 128
 MAX_LINGERING_REFUSALS = 32  # past this, a refused connection closes at once
 REFUSAL_LOG_INTERVAL = 60.0
+# Once draining, a kept-alive connection has this long to send its next request (answered
+# with Connection: close) before it is closed as idle: a client that just got an answer is
+# usually about to send one, and closing under it would lose that request.
+IDLE_CLOSE_DELAY = 0.5
 ACCEPT_FAILED = "socket.accept() out of system resource"
 
 
@@ -80,9 +88,35 @@ class HttpListener:
             self._refused = 0
             self._next_refusal_log = now + REFUSAL_LOG_INTERVAL
 
-    async def close(self) -> None:
+    async def drain(self, deadline: float) -> None:
+        """Stops accepting, lets requests in flight finish until `deadline`, then cancels them."""
+        loop = asyncio.get_running_loop()
+        queued = self._stop_listening()
+        self._server.drain()
+        for conn in queued:
+            await loop.connect_accepted_socket(self._protocol, conn)
+        await asyncio.sleep(max(0.0, min(IDLE_CLOSE_DELAY, deadline - loop.time())))
+        self._server.close_idle()
+        busy = await self._server.finished(deadline)
+        if busy:
+            log.warning("%d HTTP connections still busy after the grace period: closing them", busy)
+        await self._server.shutdown(0.1)
+
+    def _stop_listening(self) -> list[socket.socket]:
+        """Closes the listening socket, first accepting what the kernel has queued on it:
+        closing would reset those connections, which their clients count as accepted."""
+        queued = []
+        with contextlib.suppress(OSError):  # BlockingIOError: the queue is empty
+            while True:
+                conn, _ = self._sock.accept()
+                conn.setblocking(False)
+                queued.append(conn)
         if self._listening is not None:
             self._listening.close()
+        return queued
+
+    async def close(self) -> None:
+        self._stop_listening()
         await self._server.shutdown(0.1)
 
 
@@ -132,6 +166,12 @@ class GrpcListener:
         self._health = health
         self.port = port
 
+    async def drain(self, deadline: float) -> None:
+        """Health turns NOT_SERVING, new calls are refused, calls in flight go on until
+        `deadline` and are cancelled then."""
+        await self._health.enter_graceful_shutdown()
+        await self._server.stop(max(0.0, deadline - asyncio.get_running_loop().time()))
+
 
 @contextlib.asynccontextmanager
 async def running_grpc(
@@ -162,7 +202,7 @@ async def running_grpc(
         await grpc_server.mark_serving(health, {m.service for m in METHODS})
         yield GrpcListener(server, health, bound)
     finally:
-        await server.stop(grace=5)
+        await server.stop(grace=0)
 
 
 def loopback_if_any(host: str) -> str:

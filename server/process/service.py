@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import grpc
 from botocore.credentials import Credentials
@@ -82,7 +83,7 @@ async def run(
             ) as grpc_listener,
         ):
             api = api_handler(InProcessTransport(parts.core, parts.authenticator), settings)
-            await stack.enter_async_context(
+            http = await stack.enter_async_context(
                 running_http(
                     front(parts, site, api),
                     sock,
@@ -100,6 +101,11 @@ async def run(
                 demo_url = await _mint_demo_url(parts.core, storage, site)
             on_ready(Endpoints(f"{host}:{grpc_listener.port}", f"{endpoint}/", demo_url))
             await _until_stopped(stop)
+            await drain(
+                settings.shutdown_grace,
+                [http, grpc_listener],
+                going_away=parts.proxy.open_sockets.go_away,
+            )
     finally:
         refreshing.cancel()
         await parts.proxy.close()
@@ -145,11 +151,12 @@ async def run_gateway(
             limits=settings.limits,
             max_connections=max_connections,
             max_body_bytes=settings.max_body_bytes,
-        ),
+        ) as http,
     ):
         port = sock.getsockname()[1]
         on_ready(Endpoints(core_target, f"http://{bracket(settings.host)}:{port}/"))
         await _until_stopped(None)
+        await drain(settings.shutdown_grace, [http])
 
 
 def connection_limit(limits: Limits) -> int:
@@ -160,6 +167,24 @@ def connection_limit(limits: Limits) -> int:
     return connections
 
 
+class Listener(Protocol):
+    async def drain(self, deadline: float) -> None: ...
+
+
+async def drain(
+    grace: float, listeners: Sequence[Listener], *, going_away: Callable[[], None] = lambda: None
+) -> None:
+    """SIGTERM's stop, everything within one grace period: each listener stops accepting
+    (gRPC health turns NOT_SERVING first), `going_away` closes the proxied WebSockets with
+    1001, requests and calls in flight finish (answered with Connection: close) while idle
+    connections close, and at the deadline whatever is left is cancelled."""
+    log.info("shutting down: requests in flight have %g s to finish", grace)
+    deadline = asyncio.get_running_loop().time() + grace
+    going_away()
+    await asyncio.gather(*(listener.drain(deadline) for listener in listeners))
+    log.info("stopped")
+
+
 async def _until_stopped(stop: asyncio.Event | None) -> None:
     if stop is None:
         stop = asyncio.Event()
@@ -167,4 +192,3 @@ async def _until_stopped(stop: asyncio.Event | None) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    log.info("shutting down")
