@@ -22,9 +22,10 @@ DEFAULT_BODY_TIMEOUT = 30.0
 BODY_TIMEOUT = web.RequestKey("body_timeout", float)
 
 
-class BodyTimeout(TimeoutError):
-    """The client sent nothing of the body for the allowed pause. A TimeoutError, so that
-    aiohttp's client passes it through unwrapped when it ends a forwarded upload."""
+class BodyStopped(TimeoutError):
+    """The body stopped arriving: the client paused past the limit, or went away. A
+    TimeoutError, so that aiohttp's client passes it through unwrapped when it ends a
+    forwarded upload (anything else it wraps in a ClientOSError)."""
 
 
 def body_timeout(request: web.BaseRequest) -> float:
@@ -54,14 +55,16 @@ async def _read(request: web.BaseRequest, size: int, pause: float) -> bytes:
 
 
 async def chunks(request: web.BaseRequest, size: int) -> AsyncIterator[bytes]:
-    """The body as it arrives, `size` bytes at most at a time; BodyTimeout on a pause."""
+    """The body as it arrives, `size` bytes at most at a time; BodyStopped if it stops."""
     pause = body_timeout(request)
     while True:
         try:
             async with asyncio.timeout(pause):
                 chunk = await request.content.read(size)
         except TimeoutError:
-            raise BodyTimeout("the request body stopped arriving") from None
+            raise BodyStopped("the request body stopped arriving") from None
+        except (ConnectionError, web.RequestPayloadError):
+            raise BodyStopped("the request body is incomplete") from None
         if not chunk:
             return
         yield chunk

@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiohttp
 from aiohttp import web
 
-from nbpresign.server.http.bodies import BodyTimeout, chunks
+from nbpresign.server.http.bodies import BodyStopped, chunks
 from nbpresign.server.proxy import headers, pages
 from nbpresign.server.proxy.scrub import Scrubber, is_text
 from nbpresign.server.proxy.upstream import Upstream
@@ -57,7 +57,7 @@ async def forward_http(
             await response.write(scrubber.flush())
             await response.write_eof()
             return response
-    except BodyTimeout:  # the browser stopped sending the upload
+    except BodyStopped:  # the browser paused the upload too long (or is gone: then unread)
         return pages.page(408, "Upload stopped", "The upload stopped arriving. Try again.")
     except (TimeoutError, aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError):
         # Nothing was sent yet when connecting fails; mid-stream failures propagate and

@@ -186,25 +186,21 @@ def test_a_slow_but_steady_body_is_not_cut_off(server: Server) -> None:
         conn.close()
 
 
-def test_a_stalled_upload_through_the_proxy_gets_a_408(server: Server, jupyter: Jupyter) -> None:
+def start_upload(server: Server, jupyter: Jupyter, file: str) -> socket.socket:
+    """A signed-in browser's connection that has sent the head of an upload and one byte."""
     name = unique_name()
     with Client(server.grpc_target, identity=server.identity) as client:
         client.register_notebook_instance(name, jupyter.url, jupyter.token)
         url = client.create_presigned_notebook_instance_url(name)
     cookie = asyncio.run(redeem(url))
-    origin = f"http://{name}.localhost:{server.http_port}"
+    host = f"{name}.localhost:{server.http_port}"
     sock = connect(server)
-    try:
-        sock.sendall(
-            f"PUT /api/contents/stalled.txt HTTP/1.1\r\nHost: {name}.localhost:{server.http_port}\r\n"
-            f"Cookie: {cookie}\r\nOrigin: {origin}\r\nContent-Type: application/json\r\n"
-            "Content-Length: 1000\r\n\r\n{".encode()
-        )
-        response = read_until_closed(sock)
-    finally:
-        sock.close()
-    assert response.startswith(b"HTTP/1.1 408 "), response[:200]
-    assert not (jupyter.root / "stalled.txt").exists()
+    sock.sendall(
+        f"PUT /api/contents/{file} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\n"
+        f"Origin: http://{host}\r\nContent-Type: application/json\r\n"
+        "Content-Length: 1000\r\n\r\n{".encode()
+    )
+    return sock
 
 
 async def redeem(url: str) -> str:
@@ -213,6 +209,24 @@ async def redeem(url: str) -> str:
         assert response.status == 303, await response.text()
         morsel = response.cookies["nbpresign-session"]
         return f"{morsel.key}={morsel.value}"
+
+
+def test_a_stalled_upload_through_the_proxy_gets_a_408(server: Server, jupyter: Jupyter) -> None:
+    sock = start_upload(server, jupyter, "stalled.txt")
+    try:
+        response = read_until_closed(sock)
+    finally:
+        sock.close()
+    assert response.startswith(b"HTTP/1.1 408 "), response[:200]
+    assert not (jupyter.root / "stalled.txt").exists()
+
+
+def test_a_browser_gone_mid_upload_is_no_error(server: Server, jupyter: Jupyter) -> None:
+    sock = start_upload(server, jupyter, "abandoned.txt")
+    time.sleep(0.2)
+    sock.close()  # the module's teardown checks that this wrote no traceback
+    assert answers(server)
+    assert not (jupyter.root / "abandoned.txt").exists()
 
 
 MALFORMED = [

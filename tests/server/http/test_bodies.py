@@ -10,7 +10,7 @@ from aiohttp import web
 
 from nbpresign.common import errors
 from nbpresign.common.errors import ServiceError
-from nbpresign.server.http.bodies import BODY_TIMEOUT, BodyTimeout, chunks, read_body
+from nbpresign.server.http.bodies import BODY_TIMEOUT, BodyStopped, chunks, read_body
 
 PAUSE = 0.3
 
@@ -42,8 +42,8 @@ async def serving() -> AsyncIterator[Callable[[Reader], Awaitable[int]]]:
                 response = web.Response(text=await reader(request))
             except ServiceError as error:
                 response = web.Response(status=error.code.http, text=error.code.aws)
-            except BodyTimeout:
-                response = web.Response(status=408, text="BodyTimeout")
+            except BodyStopped:
+                response = web.Response(status=408, text="BodyStopped")
             assert isinstance(response.text, str)
             noted.append(response.text)
             return response
@@ -86,7 +86,7 @@ async def test_a_slow_steady_body_is_read(
 
 
 @pytest.mark.parametrize(
-    ("reader", "expected"), [(whole, b"RequestTimeoutException"), (streamed, b"BodyTimeout")]
+    ("reader", "expected"), [(whole, b"RequestTimeoutException"), (streamed, b"BodyStopped")]
 )
 async def test_a_stalled_body_times_out(
     serving: Callable[[Reader], Awaitable[int]], reader: Reader, expected: bytes
