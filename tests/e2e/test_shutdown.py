@@ -207,16 +207,21 @@ async def test_sigterm_cancels_what_outlasts_the_grace(tmp_path: Path) -> None:
     grace = 2
     server, lines = serve(tmp_path, grace=grace)
     reader, writer = await asyncio.open_connection("127.0.0.1", server.http_port)
-    # A body that stops arriving, but whose pause is within the body timeout (30 s).
-    writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
-    await writer.drain()
-    await asyncio.sleep(0.5)
-    server.process.send_signal(signal.SIGTERM)
-    signalled = time.monotonic()
-    exit_code = await asyncio.to_thread(server.process.wait, grace + 10)
-    took = time.monotonic() - signalled
-    assert await reader.read() == b""  # cut once the grace was up
-    writer.close()
+    try:
+        # A call whose body stops arriving, its pause within the body timeout (30 s).
+        writer.write(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.1\r\n"
+            b"X-Amz-Target: SageMaker.ListNotebookInstances\r\nContent-Length: 100\r\n\r\n{"
+        )
+        await writer.drain()
+        await asyncio.sleep(0.5)
+        server.process.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        exit_code = await asyncio.to_thread(server.process.wait, grace + 10)
+        took = time.monotonic() - signalled
+        assert await reader.read() == b""  # cut once the grace was up
+    finally:
+        writer.close()
     output = "".join(lines) + server.process.communicate()[0]
     assert exit_code == 0, output
     assert grace - 0.5 < took < grace + 5, f"took {took:.1f} s"

@@ -264,7 +264,10 @@ def test_a_malformed_request_is_a_plain_400(server: Server, raw: bytes) -> None:
 
 def test_a_client_gone_mid_body_is_no_error(server: Server) -> None:
     sock = connect(server)
-    sock.sendall(b'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n{"Max')
+    sock.sendall(
+        b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.1\r\n"
+        b"X-Amz-Target: SageMaker.ListNotebookInstances\r\nContent-Length: 1000\r\n\r\n{"
+    )
     time.sleep(0.2)
     sock.close()  # the module's teardown checks that this wrote no traceback
     assert answers(server)
