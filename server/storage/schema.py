@@ -70,6 +70,10 @@ MIGRATIONS: Sequence[str] = (
         value {bytes} NOT NULL
     );
     """,
+    # Incarnations (instances.py): rows from before count as one incarnation, "".
+    """
+    ALTER TABLE notebook_instances ADD COLUMN incarnation TEXT NOT NULL DEFAULT ''
+    """,
     # The console (issue 11): login profiles (console passwords), console sessions, and
     # failed sign-ins counted per user name and per source address. Booleans are INTEGER
     # 0/1 in both dialects.

@@ -33,16 +33,16 @@ async def test_data_survives_a_restart(tmp_path: Path) -> None:
     try:
         with Client(first.grpc_target, identity=first.identity) as client:
             client.register_notebook_instance(name, "http://127.0.0.1:9/", "t")
+            client.register_notebook_instance(f"{name}-off", "http://127.0.0.1:9/", "t")
             url = client.create_presigned_notebook_instance_url(name)
-            client.stop_notebook_instance(name)
+            client.stop_notebook_instance(f"{name}-off")
     finally:
         assert "Traceback" not in first.stop()
     second = start_server(data)
     try:
         with Client(second.grpc_target, identity=second.identity) as client:
-            described = client.describe_notebook_instance(name)
+            described = client.describe_notebook_instance(f"{name}-off")
             assert described.notebook_instance_status == "Stopped"
-            client.start_notebook_instance(name)
         # A URL minted before the restart still opens: the signing key was kept.
         moved = url.replace(f":{first.http_port}/", f":{second.http_port}/")
         async with (
