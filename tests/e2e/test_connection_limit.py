@@ -35,7 +35,9 @@ def first_answer(sock: socket.socket, within: float = BOUND) -> bytes:
 
 def status_of_a_request(server: Server) -> bytes:
     with socket.create_connection(("127.0.0.1", server.http_port), timeout=BOUND) as sock:
-        sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        sock.sendall(
+            b"PUT / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
         return first_answer(sock)
 
 

@@ -73,10 +73,10 @@ def read_until_closed(sock: socket.socket, within: float = BOUND) -> bytes:
 
 
 def answers(server: Server) -> bool:
-    """A well-behaved client gets its answer (GET / on the API host is a 400 in AWS JSON)."""
+    """A well-behaved client gets its answer (PUT / on the API host is a 400 in AWS JSON)."""
     conn = http.client.HTTPConnection("127.0.0.1", server.http_port, timeout=BOUND)
     try:
-        conn.request("GET", "/")
+        conn.request("PUT", "/")  # GET / is the console's page
         response = conn.getresponse()
         return response.status == 400 and b"UnknownOperationException" in response.read()
     finally:
@@ -99,10 +99,10 @@ def test_idle_connections_are_closed_while_others_are_answered(server: Server) -
 def test_a_kept_alive_connection_idles_until_the_idle_timeout(server: Server) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", server.http_port, timeout=BOUND)
     try:
-        conn.request("GET", "/")
+        conn.request("PUT", "/")
         conn.getresponse().read()
         time.sleep(HEADER_TIMEOUT + 0.5)  # idle between requests: not a slow header
-        conn.request("GET", "/")
+        conn.request("PUT", "/")
         assert conn.getresponse().status == 400
         assert conn.sock is not None
         assert read_until_closed(conn.sock) == b""  # closed quietly once idle too long
