@@ -33,7 +33,7 @@ from nbpresign.server.notebooks.admission import Admission
 from nbpresign.server.notebooks.signing_keys import KeyStore
 from nbpresign.server.notebooks.site import Site
 from nbpresign.server.notebooks.urls import NotebookAddress
-from nbpresign.server.proxy import pages
+from nbpresign.server.proxy import locations, pages
 from nbpresign.server.proxy.forward import forward_http
 from nbpresign.server.proxy.sockets import OpenSockets, Relay
 from nbpresign.server.proxy.upstream import Upstream
@@ -264,12 +264,14 @@ class NotebookProxy:
     def _landing(
         self, request: web.BaseRequest, address: NotebookAddress, upstream: Upstream
     ) -> str:
-        """The same path without the token, so it never stays in the browser's history."""
+        """The same path without the token, so it never stays in the browser's history;
+        on the notebook's own origin whatever the path (locations)."""
         query = [(k, v) for k, v in request.query.items() if k != TOKEN_PARAMETER]
-        path = request.rel_url.raw_path
+        path = locations.own_path(request.rel_url.raw_path)
         if path == address.prefix and upstream.base_path != address.prefix:
             path = upstream.base_path  # Jupyter serves under its own base_url
-        return path + (f"?{urlencode(query)}" if query else "")
+        origin = self._site.urls.origin(address.key)
+        return locations.on_origin(origin, path + (f"?{urlencode(query)}" if query else ""))
 
     def _refuse(self, request: web.BaseRequest, reason: str) -> web.StreamResponse:
         if request.headers.get("Upgrade", "").lower() == "websocket":

@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from nbpresign.server.proxy import locations
+
 # RFC 9110 7.6.1: meaningful for one connection only, never forwarded.
 HOP_BY_HOP = frozenset(
     {
@@ -105,9 +107,10 @@ def downstream_response_headers(
         dropped |= {"content-length"}
     out = CIMultiDict((k, scrub(v)) for k, v in headers.items() if k.lower() not in dropped)
     location = out.get("Location")
-    if location and location.startswith(upstream_origin):
-        # An absolute redirect to Jupyter's own address would leave the proxy.
-        out["Location"] = public_origin + location[len(upstream_origin) :]
+    if location:
+        out["Location"] = locations.from_upstream(
+            location, upstream_origin=upstream_origin, public_origin=public_origin
+        )
     return out
 
 

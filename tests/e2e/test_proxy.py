@@ -90,7 +90,7 @@ async def test_redeem_sets_the_session_cookie_and_drops_the_token(
     async with browser_session() as browser:
         response = await redeem(browser, url)
         assert response.status == 303
-        assert response.headers["Location"] == "/"
+        assert response.headers["Location"] == f"{origin(live, notebook)}/"
         cookie = response.headers["Set-Cookie"]
         assert cookie.startswith("nbpresign-session=")
         attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
@@ -111,7 +111,10 @@ async def test_redeem_keeps_the_path_and_other_parameters(live: LiveService, not
     async with browser_session() as browser:
         response = await redeem(browser, deep)
         assert response.status == 303
-        assert response.headers["Location"] == "/lab/tree/my%20file.ipynb?reset=1"
+        assert (
+            response.headers["Location"]
+            == f"{origin(live, notebook)}/lab/tree/my%20file.ipynb?reset=1"
+        )
 
 
 async def test_a_token_is_good_for_one_redemption(live: LiveService, notebook: str) -> None:
@@ -497,7 +500,9 @@ async def test_path_prefix_mode(tmp_path: Path) -> None:
             async with browser_session() as browser:
                 async with browser.get(url, allow_redirects=False) as redeemed:
                     assert redeemed.status == 303
-                    assert redeemed.headers["Location"] == "/nb/pfx/"
+                    assert (
+                        redeemed.headers["Location"] == f"http://localhost:{live.http_port}/nb/pfx/"
+                    )
                     assert "Path=/nb/pfx/" in redeemed.headers["Set-Cookie"]
                 base = f"http://localhost:{live.http_port}/nb/pfx"
                 async with browser.get(f"{base}/api/status") as status:
