@@ -4,13 +4,18 @@ clock the test moves, and an aiohttp client that resolves *.localhost as browser
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import html
+import json
 import os
+import re
 import secrets
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -40,11 +45,15 @@ class Jupyter:
 
 
 def start_jupyter(
-    root: Path, port: int | None = None, timeout: float = 60, base_url: str = "/"
+    root: Path,
+    port: int | None = None,
+    timeout: float = 60,
+    base_url: str = "/",
+    token: str | None = None,
 ) -> Jupyter:
     """A real jupyter_server (with JupyterLab's extension, when installed) on loopback."""
     port = port or free_port()
-    token = secrets.token_hex(24)
+    token = token or secrets.token_hex(24)
     command = [
         sys.executable,
         "-m",
@@ -80,6 +89,53 @@ def start_jupyter(
             time.sleep(0.2)
     process.kill()
     raise TimeoutError("jupyter_server did not start")
+
+
+# Jupyter tokens as operators make them: every alphabet the proxy must keep from browsers.
+TOKEN_ALPHABETS = {
+    "hex": lambda: secrets.token_hex(24),
+    # Standard base64 always has "=" padding here, and "+" and "/" are forced in.
+    "base64": lambda: "+/" + base64.b64encode(secrets.token_bytes(31)).decode(),
+    "urlsafe": lambda: "-_" + base64.urlsafe_b64encode(secrets.token_bytes(30)).decode(),
+    "markup": lambda: "<a>&'\"" + secrets.token_hex(12) + "\"'&<b>",
+}
+
+
+def _lower_escapes(text: str) -> str:
+    return re.sub(r"%[0-9A-F]{2}", lambda m: m[0].lower(), text)
+
+
+def written_forms(token: str) -> dict[str, str]:
+    """How encoders in the wild write a token: none may reach a browser. Written here
+    with the standard library, apart from the proxy's own code."""
+    quoted, slash_kept = urllib.parse.quote(token, safe=""), urllib.parse.quote(token)
+    forms = {
+        "raw": token,
+        "percent": quoted,
+        "percent lower-case": _lower_escapes(quoted),
+        "percent, / kept": slash_kept,  # what Jupyter writes into data-jupyter-api-token
+        "percent, / kept, lower-case": _lower_escapes(slash_kept),
+        "form": urllib.parse.quote_plus(token),
+        "percent twice": urllib.parse.quote(quoted, safe=""),
+        "json": json.dumps(token)[1:-1],
+        "json, \\u for all but letters and digits": "".join(
+            c if c.isalnum() else f"\\u{ord(c):04x}" for c in token
+        ),
+        "json, \\u upper-case": "".join(c if c.isalnum() else f"\\u{ord(c):04X}" for c in token),
+        "json, </ written <\\/": json.dumps(token)[1:-1].replace("/", "\\/"),
+        "html": html.escape(token),  # &lt; &gt; &amp; &quot; &#x27;
+        "html, markupsafe's": "".join(
+            {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"}.get(c, c)
+            for c in token
+        ),
+        "html, named": "".join(
+            {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"}.get(c, c)
+            for c in token
+        ),
+        "html, numeric": "".join(c if c.isalnum() else f"&#{ord(c)};" for c in token),
+        "html, hex": "".join(c if c.isalnum() else f"&#x{ord(c):x};" for c in token),
+    }
+    return forms
 
 
 def stop_jupyter(jupyter: Jupyter) -> None:

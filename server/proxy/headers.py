@@ -53,6 +53,11 @@ WEBSOCKET_HANDSHAKE = frozenset(
 )
 
 
+# Response headers that describe the body as Jupyter sent it, wrong once the proxy has
+# decoded, scrubbed or compressed it.
+BODY_DESCRIBING = frozenset({"content-length", "content-encoding"})
+
+
 def _connection_tokens(headers: Mapping[str, str]) -> set[str]:
     """Headers named in Connection are hop-by-hop for this message too."""
     return {t.strip().lower() for t in headers.get("Connection", "").split(",") if t.strip()}
@@ -100,12 +105,16 @@ def downstream_response_headers(
     scrub: Callable[[str], str],
     rewritten_body: bool,
 ) -> CIMultiDict[str]:
-    """`rewritten_body`: the proxy changes the body (scrubs, compresses), so its length
-    is no longer Jupyter's."""
+    """`rewritten_body`: the proxy changes the body (decodes, scrubs, compresses), so its
+    length and encoding are no longer Jupyter's."""
     dropped = HOP_BY_HOP | _connection_tokens(headers)
     if rewritten_body:
-        dropped |= {"content-length"}
-    out = CIMultiDict((k, scrub(v)) for k, v in headers.items() if k.lower() not in dropped)
+        dropped |= BODY_DESCRIBING
+    out = CIMultiDict(
+        (k, scrub(v))
+        for k, v in headers.items()
+        if k.lower() not in dropped and scrub(k) == k  # a name that spells the token: gone
+    )
     location = out.get("Location")
     if location:
         out["Location"] = locations.from_upstream(
