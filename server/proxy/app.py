@@ -159,14 +159,21 @@ class NotebookProxy:
         await self._recheck(self.open_sockets.of_user(user_name))
 
     async def _recheck(self, relays: list[Relay]) -> None:
+        """One admission per caller and notebook, however many sockets they share (a
+        browser has one for each tab and kernel), and the event loop's other work between
+        them: storage reads need not yield, and thousands at once would stall every request."""
+        shared: dict[tuple[CallContext, str, str], list[Relay]] = {}
         for relay in relays:
+            shared.setdefault((relay.ctx, relay.instance_key, relay.incarnation), []).append(relay)
+        for (ctx, key, incarnation), same in shared.items():
             try:
-                await self._admission.admit(relay.ctx, relay.instance_key, relay.incarnation)
+                await self._admission.admit(ctx, key, incarnation)
             except ServiceError as error:
-                if error.code in REFUSAL_REASONS:
-                    relay.revoked.set()
-                else:
+                if error.code not in REFUSAL_REASONS:
                     raise
+                for relay in same:
+                    relay.revoked.set()
+            await asyncio.sleep(0)
 
     def _context(self, request: web.BaseRequest, principal: Principal) -> CallContext:
         source_ip, secure = http_caller(
