@@ -17,14 +17,17 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from nbpresign.client import AsyncClient
 from nbpresign.client.credentials import SigningIdentity
 from nbpresign.server.process import service
 from nbpresign.server.process.settings import Settings
@@ -224,6 +227,75 @@ def browser_session() -> aiohttp.ClientSession:
         connector=aiohttp.TCPConnector(resolver=LoopbackResolver()),
         cookie_jar=aiohttp.CookieJar(),
     )
+
+
+# What end-to-end tests do with a live service and a browser session.
+
+
+async def register(live: LiveService, jupyter_url: str, token: str, name: str | None = None) -> str:
+    name = name or f"nb-{uuid.uuid4().hex[:8]}"
+    async with AsyncClient(live.grpc_target, identity=live.identity) as client:
+        await client.register_notebook_instance(name, jupyter_url, token)
+    return name
+
+
+async def mint(live: LiveService, name: str, duration: int | None = None) -> str:
+    async with AsyncClient(live.grpc_target, identity=live.identity) as client:
+        return await client.create_presigned_notebook_instance_url(name, duration)
+
+
+def origin(live: LiveService, name: str) -> str:
+    return f"http://{name}.localhost:{live.http_port}"
+
+
+async def redeem(session: aiohttp.ClientSession, url: str) -> aiohttp.ClientResponse:
+    async with session.get(url, allow_redirects=False) as response:
+        return response
+
+
+async def start_kernel(browser: aiohttp.ClientSession, base: str) -> str:
+    async with browser.post(
+        f"{base}/api/kernels", json={"name": "python3"}, headers={"Origin": base}
+    ) as started:
+        assert started.status == 201, await started.text()
+        kernel_id: str = (await started.json())["id"]
+        return kernel_id
+
+
+def execute_request(code: str, session_id: str) -> dict[str, Any]:
+    return {
+        "header": {
+            "msg_id": uuid.uuid4().hex,
+            "username": "test",
+            "session": session_id,
+            "msg_type": "execute_request",
+            "version": "5.3",
+            "date": datetime.now(UTC).isoformat(),
+        },
+        "parent_header": {},
+        "metadata": {},
+        "content": {
+            "code": code,
+            "silent": False,
+            "store_history": False,
+            "user_expressions": {},
+            "allow_stdin": False,
+        },
+        "channel": "shell",
+        "buffers": [],
+    }
+
+
+# Debian's chromium, as Playwright drives it here (it never downloads a browser).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # runs as root here
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @contextlib.contextmanager

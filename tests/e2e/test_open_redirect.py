@@ -13,10 +13,18 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from aiohttp import web
 from playwright.async_api import Browser, async_playwright
-from test_browser import CHROMIUM, CHROMIUM_ARGS
-from test_proxy import mint, origin, register
 
-from notebooks import Jupyter, LiveService, jupyter_server, live_service
+from notebooks import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Jupyter,
+    LiveService,
+    jupyter_server,
+    live_service,
+    mint,
+    origin,
+    register,
+)
 
 # Paths that a browser, handed them back in a Location, reads as the URL of another host.
 HOSTILE_PATHS = [

@@ -12,11 +12,20 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from test_proxy import mint, origin, redeem, register
 
 from nbpresign.server.proxy.limits import Limits
 
-from notebooks import Jupyter, LiveService, browser_session, jupyter_server, live_service
+from notebooks import (
+    Jupyter,
+    LiveService,
+    browser_session,
+    jupyter_server,
+    live_service,
+    mint,
+    origin,
+    redeem,
+    register,
+)
 
 HANG = 60  # seconds after which a request counts as hanging
 

@@ -8,13 +8,12 @@ import asyncio
 import gzip
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from jupyter_server.services.kernels.connection.base import serialize_msg_to_ws_v1
-from test_proxy import execute_request, mint, origin, redeem, register, start_kernel
+from jupyter_server.services.kernels.connection import base
 
 from nbpresign.server.proxy.kernel_messages import KERNEL_PROTOCOL
 from nbpresign.server.proxy.spellings import needle_of
@@ -24,8 +23,14 @@ from notebooks import (
     Jupyter,
     LiveService,
     browser_session,
+    execute_request,
     live_service,
+    mint,
+    origin,
+    redeem,
+    register,
     start_jupyter,
+    start_kernel,
     stop_jupyter,
     written_forms,
 )
@@ -66,6 +71,8 @@ for form in (t, q, q.lower(), urllib.parse.quote(t), json.dumps(t), html.escape(
 display(HTML(f"<b title='{html.escape(t)}'>{html.escape(t)}</b>"))
 t
 """
+# jupyter_server's own (untyped) v1 framing, as JupyterLab frames what it sends.
+serialize_msg_to_ws_v1: Callable[[list[bytes], str], bytes] = base.serialize_msg_to_ws_v1
 RAISE_THE_TOKEN = 'raise ValueError(__import__("os").environ["JUPYTER_TOKEN"])'
 
 
@@ -185,10 +192,7 @@ async def run_cell(
 
 def v1_frame(request: dict[str, object]) -> bytes:
     fields = ("header", "parent_header", "metadata", "content")
-    frame: bytes = serialize_msg_to_ws_v1(
-        [json.dumps(request[f]).encode() for f in fields], "shell"
-    )
-    return frame
+    return serialize_msg_to_ws_v1([json.dumps(request[f]).encode() for f in fields], "shell")
 
 
 async def events(browser: aiohttp.ClientSession, base: str, leaks: Leaks) -> None:

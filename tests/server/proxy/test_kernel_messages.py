@@ -4,19 +4,24 @@ back by jupyter_server's own deserializers."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-from jupyter_server.services.kernels.connection.base import (
-    deserialize_binary_message,
-    deserialize_msg_from_ws_v1,
-    serialize_binary_message,
-    serialize_msg_to_ws_v1,
-)
+from jupyter_server.services.kernels.connection import base
 
 from nbpresign.server.proxy.kernel_messages import KERNEL_PROTOCOL, LAYOUTS, scrub_binary
 from nbpresign.server.proxy.scrub import Scrubber
 
 TOKEN = "+/secret-token=="
+
+# jupyter_server's own (untyped) framing, the reference the proxy's must agree with.
+serialize_msg_to_ws_v1: Callable[[list[bytes], str], bytes] = base.serialize_msg_to_ws_v1
+deserialize_msg_from_ws_v1: Callable[[bytes], tuple[str, list[bytes]]] = (
+    base.deserialize_msg_from_ws_v1
+)
+serialize_binary_message: Callable[[dict[str, Any]], bytes] = base.serialize_binary_message
+deserialize_binary_message: Callable[[bytes], dict[str, Any]] = base.deserialize_binary_message
 
 
 def parts_with_token() -> list[bytes]:
