@@ -13,6 +13,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from nbpresign.server.process.limits import Limits as ProcessLimits
 from nbpresign.server.proxy.limits import Limits
 
 from notebooks import (
@@ -28,6 +29,8 @@ from notebooks import (
 )
 
 HANG = 60  # seconds after which a request counts as hanging
+# The slow uploads pause for as long as a test needs them to: not a body that stopped.
+PATIENT = ProcessLimits(body_timeout=10 * HANG)
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +100,7 @@ async def test_many_websockets_and_slow_uploads_leave_plain_requests_working(
     tmp_path: Path, jupyter: Jupyter
 ) -> None:
     """More WebSockets, and more slow uploads, than aiohttp's default 100 connections."""
-    async with live_service(tmp_path / "data") as live:
+    async with live_service(tmp_path / "data", limits=PATIENT) as live:
         name = await register(live, jupyter.url, jupyter.token)
         base = origin(live, name)
         async with people(live, name, 6) as browsers, contextlib.AsyncExitStack() as open_ws:
@@ -147,7 +150,7 @@ async def until_busy(browser: aiohttp.ClientSession, url: str) -> None:
 
 
 async def test_a_full_bound_answers_503_at_once(tmp_path: Path, jupyter: Jupyter) -> None:
-    async with live_service(tmp_path / "data", proxy_limits=SMALL) as live:
+    async with live_service(tmp_path / "data", limits=PATIENT, proxy_limits=SMALL) as live:
         name = await register(live, jupyter.url, jupyter.token)
         other = await register(live, jupyter.url, jupyter.token)
         base = origin(live, name)
