@@ -68,6 +68,7 @@ def build_parts(
         storage,
         sign_in_url=settings.sign_in_url,
         trusted_proxies=parse_networks(settings.trusted_proxies),
+        limits=settings.proxy_limits,
     )
     implementations = [
         PresignService(storage, site, keys.ring, clock),
