@@ -115,7 +115,7 @@ def violations(message: Message, within: str = "") -> list[FieldViolation]:
                 )
             continue
         value = getattr(message, field.name)
-        if _is_repeated(field):
+        if field.is_repeated:
             shown = f"[{', '.join(str(v) for v in value)}]"
             found.extend(
                 _violation(field, f"Value '{shown}' at '{member}'", f)
@@ -126,10 +126,6 @@ def violations(message: Message, within: str = "") -> list[FieldViolation]:
         else:
             found.extend(_value_violations(field, value, c, member))
     return found
-
-
-def _is_repeated(field: FieldDescriptor) -> bool:
-    return bool(field.label == FieldDescriptor.LABEL_REPEATED)  # type: ignore[attr-defined]
 
 
 def _value_violations(
