@@ -7,12 +7,14 @@ The messages follow SageMaker's wording, for example:
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import unicodedata
 from collections.abc import Iterator
 from functools import cache
 
+from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
@@ -116,7 +118,7 @@ def violations(message: Message, within: str = "") -> list[FieldViolation]:
             continue
         value = getattr(message, field.name)
         if field.is_repeated:
-            shown = f"[{', '.join(str(v) for v in value)}]"
+            shown = f"[{', '.join(_shown(v) for v in value)}]"
             found.extend(
                 _violation(field, f"Value '{shown}' at '{member}'", f)
                 for f in _count_failures(len(value), c)
@@ -126,6 +128,13 @@ def violations(message: Message, within: str = "") -> list[FieldViolation]:
         else:
             found.extend(_value_violations(field, value, c, member))
     return found
+
+
+def _shown(item: object) -> str:
+    """An item as a message shows it: a string as is, a message as compact JSON."""
+    if isinstance(item, Message):
+        return json.dumps(json_format.MessageToDict(item), separators=(",", ":"))
+    return str(item)
 
 
 def _value_violations(

@@ -25,6 +25,7 @@ from test_access_policies import (
 
 from nbpresign.client import Client
 from nbpresign.client.credentials import SigningIdentity
+from nbpresign.server.proxy.app import RECHECK_SECONDS
 
 from databases import BACKENDS, database_for
 from notebooks import Jupyter, LiveService, jupyter_server, live_service
@@ -177,7 +178,8 @@ async def test_a_tag_or_membership_change_closes_an_open_session(
             "group-policy": ("delete_group_policy", ("data-science", "team")),
         }
         await as_admin(live, steps[change])
-        assert await wait_closed(ws) == 1008
+        async with asyncio.timeout(RECHECK_SECONDS / 2):  # the event, not the periodic re-check
+            assert await wait_closed(ws) == 1008
         async with browser.get(f"{base}/api/status", allow_redirects=False) as after:
             assert sign_in_reason(after) == "denied"
 
