@@ -4,6 +4,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,9 +15,24 @@ from typing import Any
 import boto3
 import botocore.exceptions
 import pytest
-from test_cli import aws, nbpresign
 
-from conftest import Server, sign_http, unique_name
+from conftest import NBPRESIGN, Server, sign_http, unique_name
+
+
+# As in test_cli.
+def nbpresign(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NBPRESIGN_SERVER": server.grpc_target}
+    return subprocess.run([*NBPRESIGN, *args], capture_output=True, text=True, env=env, timeout=60)
+
+
+def aws(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
+    command = shutil.which("aws", path=os.path.dirname(sys.executable)) or "aws"
+    return subprocess.run(
+        [command, "--endpoint-url", server.endpoint, "--output", "json", "sagemaker", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture

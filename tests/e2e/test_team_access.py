@@ -9,26 +9,23 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import aiohttp
 import pytest
 from botocore.credentials import Credentials
-from test_access_policies import (
-    ALLOWED,
-    ELSEWHERE,
-    PRESIGN,
-    call,
-    from_address,
-    open_kernel_socket,
-    sign_in_reason,
-    wait_closed,
-)
 
 from nbpresign.client import Client
 from nbpresign.client.credentials import SigningIdentity
 from nbpresign.server.proxy.app import RECHECK_SECONDS
 
+from conftest import sign_http
 from databases import BACKENDS, database_for
-from notebooks import Jupyter, LiveService, jupyter_server, live_service
+from notebooks import Jupyter, LiveService, LoopbackResolver, jupyter_server, live_service
+
+PRESIGN = "sagemaker:CreatePresignedNotebookInstanceUrl"
+ALLOWED = "127.0.0.2"
+ELSEWHERE = "127.0.0.3"
 
 OWN_NOTEBOOKS = {
     "Version": "2012-10-17",
@@ -67,6 +64,71 @@ def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
 async def live(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[LiveService]:
     async with database_for(request.param) as db, live_service(tmp_path / "data", db=db) as up:
         yield up
+
+
+# As in test_access_policies: clients from real source addresses, signed AWS JSON calls.
+def from_address(address: str) -> aiohttp.ClientSession:
+    """A client whose connections come from `address`, resolving *.localhost as browsers do."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(local_addr=(address, 0), resolver=LoopbackResolver()),
+        cookie_jar=aiohttp.CookieJar(),
+    )
+
+
+async def call(
+    live: LiveService,
+    identity: SigningIdentity,
+    operation: str,
+    body: dict[str, Any],
+    *,
+    address: str,
+    forwarded_for: str | None = None,
+    forwarded_proto: str | None = None,
+) -> tuple[int, dict[str, Any]]:
+    endpoint = f"http://127.0.0.1:{live.http_port}/"
+    raw = json.dumps(body).encode()
+    headers = {
+        "Content-Type": "application/x-amz-json-1.1",
+        "X-Amz-Target": f"SageMaker.{operation}",
+    }
+    if forwarded_for:
+        headers["X-Forwarded-For"] = forwarded_for
+    if forwarded_proto:
+        headers["X-Forwarded-Proto"] = forwarded_proto
+    async with (
+        from_address(address) as session,
+        session.post(
+            endpoint, data=raw, headers=sign_http(identity, endpoint, raw, headers)
+        ) as response,
+    ):
+        return response.status, await response.json(content_type=None)
+
+
+def sign_in_reason(response: aiohttp.ClientResponse) -> str | None:
+    location = response.headers.get("Location", "")
+    if response.status != 302 or not location.startswith("/_nbpresign/sign-in"):
+        return None
+    return parse_qs(urlsplit(location).query)["reason"][0]
+
+
+async def open_kernel_socket(
+    browser: aiohttp.ClientSession, base: str
+) -> aiohttp.ClientWebSocketResponse:
+    async with browser.post(
+        f"{base}/api/kernels", json={"name": "python3"}, headers={"Origin": base}
+    ) as started:
+        assert started.status == 201
+        kernel = (await started.json())["id"]
+    return await browser.ws_connect(
+        f"{base}/api/kernels/{kernel}/channels?session_id={uuid.uuid4().hex}", origin=base
+    )
+
+
+async def wait_closed(ws: aiohttp.ClientWebSocketResponse) -> int | None:
+    async with asyncio.timeout(10):
+        while not ws.closed:
+            await ws.receive()
+    return ws.close_code
 
 
 def admin(live: LiveService) -> Client:

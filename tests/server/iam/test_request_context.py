@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -30,7 +31,7 @@ def test_the_keys_of_each_kind() -> None:
     }
 
 
-def allowed_if(condition: dict[str, object], context: dict[str, str | tuple[str, ...]]) -> bool:
+def allowed_if(condition: Mapping[str, object], context: dict[str, str | tuple[str, ...]]) -> bool:
     document = json.dumps(
         {
             "Version": "2012-10-17",
