@@ -133,6 +133,8 @@ def resource_of(site: Site, method: Method, request: Message) -> tuple[str, str 
     if method.resource_kind == authz_pb2.RESOURCE_KIND_GROUP:
         return group_arn(site.account_id, name), None
     if method.resource_kind == authz_pb2.RESOURCE_KIND_NOTEBOOK_INSTANCE_ARN:
+        if not name:  # missing: validation says so in its own words; authorize on "*"
+            return "*", None
         name = site.instance_key(name)
     return site.arn(name), name.lower()
 
