@@ -15,9 +15,10 @@ from nbpresign.common import defaults
 from nbpresign.server.api.clock import system_clock
 from nbpresign.server.api.methods import METHODS
 from nbpresign.server.gateway import openapi
+from nbpresign.server.http import bodies
 from nbpresign.server.notebooks import signing_keys
 from nbpresign.server.notebooks.urls import DEFAULT_URL_TEMPLATE, TemplateError
-from nbpresign.server.process import assembly, service, settings, workers
+from nbpresign.server.process import assembly, limits, service, settings, workers
 from nbpresign.server.storage import StorageError
 from nbpresign.server.storage.opening import open_storage
 
@@ -75,6 +76,7 @@ def add_to(commands: Subparsers) -> None:
         metavar="N",
         help="processes sharing the ports, each with its own event loop (default: 1)",
     )
+    _add_limit_options(serve)
     serve.set_defaults(run=_serve)
 
     rotate = commands.add_parser(
@@ -92,6 +94,7 @@ def add_to(commands: Subparsers) -> None:
     gateway.add_argument(
         "--core", required=True, metavar="HOST:PORT", help="the core's gRPC address"
     )
+    _add_limit_options(gateway)
     gateway.set_defaults(run=_gateway)
 
     spec = commands.add_parser(
@@ -119,6 +122,58 @@ def _add_listen_options(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=defaults.DEFAULT_HTTP_PORT,
         help="AWS JSON gateway port (default: %(default)s)",
+    )
+
+
+def _add_limit_options(parser: argparse.ArgumentParser) -> None:
+    seconds: dict[str, Any] = {"type": _positive_seconds, "metavar": "SECONDS"}
+    parser.add_argument(
+        "--shutdown-grace",
+        default=limits.DEFAULT_SHUTDOWN_GRACE,
+        help="on SIGTERM, how long requests in flight may finish (default: %(default)s)",
+        **seconds,
+    )
+    parser.add_argument(
+        "--header-timeout",
+        default=limits.DEFAULT_HEADER_TIMEOUT,
+        help="how long a request's line and headers may take to arrive (default: %(default)s)",
+        **seconds,
+    )
+    parser.add_argument(
+        "--body-timeout",
+        default=bodies.DEFAULT_BODY_TIMEOUT,
+        help="the longest pause while a request body arrives (default: %(default)s)",
+        **seconds,
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        default=limits.DEFAULT_IDLE_TIMEOUT,
+        help="how long a connection may stay idle between requests (default: %(default)s)",
+        **seconds,
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=None,
+        metavar="N",
+        help="connections at once on each port; past it, 503 "
+        "(default: a third of the open-file limit each, after 256 kept in reserve)",
+    )
+
+
+def _positive_seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
+
+
+def _limits(args: argparse.Namespace) -> limits.Limits:
+    return limits.Limits(
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        idle_timeout=args.idle_timeout,
+        max_connections=args.max_connections,
     )
 
 
@@ -151,6 +206,8 @@ def _serve(args: argparse.Namespace) -> int:
         trusted_proxies=tuple(args.trusted_proxy),
         db=args.db,
         workers=args.workers,
+        limits=_limits(args),
+        shutdown_grace=args.shutdown_grace,
     )
     try:
         if options.workers > 1:
@@ -191,7 +248,13 @@ def _gateway(args: argparse.Namespace) -> int:
     except NoCredentialsError as exc:
         print(f"nbpresign: cannot start: {exc}", file=sys.stderr)
         return 1
-    options = settings.Settings(host=args.host, http_port=args.http_port, region=identity.region)
+    options = settings.Settings(
+        host=args.host,
+        http_port=args.http_port,
+        region=identity.region,
+        limits=_limits(args),
+        shutdown_grace=args.shutdown_grace,
+    )
     try:
         asyncio.run(
             service.run_gateway(options, args.core, identity.credentials, on_ready=_announce)

@@ -99,6 +99,9 @@ INCOMPLETE_SIGNATURE = ErrorCode("IncompleteSignature", _S.UNAUTHENTICATED, 400)
 INVALID_SIGNATURE = ErrorCode("InvalidSignatureException", _S.UNAUTHENTICATED, 400)
 # An unknown or deleted access key.
 UNRECOGNIZED_CLIENT = ErrorCode("UnrecognizedClientException", _S.UNAUTHENTICATED, 400)
+# A URL or session made for an earlier life of the instance (before a stop, a delete,
+# a repoint): AWS's code for credentials that are no longer good.
+EXPIRED_TOKEN = ErrorCode("ExpiredTokenException", _S.UNAUTHENTICATED, 400)
 # A policy refuses it. SageMaker's older pages say 400, newer AWS pages 403; botocore
 # reads the code from the body either way.
 ACCESS_DENIED = ErrorCode("AccessDeniedException", _S.PERMISSION_DENIED, 400)

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,14 +104,19 @@ def wait_until_serving(target: str, process: subprocess.Popen[str], timeout: flo
     raise TimeoutError(f"server at {target} did not become healthy")
 
 
-def start_server(data_dir: Path, *extra: str) -> Server:
-    server = launch_server(data_dir, *extra)
+def start_server(
+    data_dir: Path, *extra: str, preexec_fn: Callable[[], None] | None = None
+) -> Server:
+    server = launch_server(data_dir, *extra, preexec_fn=preexec_fn)
     wait_until_serving(server.grpc_target, server.process)
     return server
 
 
-def launch_server(data_dir: Path, *extra: str) -> Server:
-    """Starts `nbpresign serve` without waiting for it to answer."""
+def launch_server(
+    data_dir: Path, *extra: str, preexec_fn: Callable[[], None] | None = None
+) -> Server:
+    """Starts `nbpresign serve` without waiting for it to answer; `preexec_fn` runs in the
+    child before it starts (to lower its resource limits, say)."""
     grpc_port, http_port = free_port(), free_port()
     process = subprocess.Popen(
         [
@@ -128,6 +133,7 @@ def launch_server(data_dir: Path, *extra: str) -> Server:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=preexec_fn,
     )
     return Server(process, data_dir, grpc_port, http_port)
 

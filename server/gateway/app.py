@@ -31,6 +31,7 @@ from nbpresign.server.gateway.errors import ErrorHandler, default_error_handler
 from nbpresign.server.gateway.marshal import AWS_JSON, MARSHALERS, Marshaler, serialization_error
 from nbpresign.server.gateway.router import Match, Router
 from nbpresign.server.gateway.transport import Transport
+from nbpresign.server.http.bodies import read_body
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ def build_api(
         # Routed before it is authenticated: a route is no secret (/openapi.json lists
         # them all), and an unknown one is answered without reading the body.
         match = router.resolve(request.method, request.rel_url.raw_path, request.headers)
-        body = await request.read()
+        body = await read_body(request, max_bytes=max_body_bytes)
         principal = await transport.authenticate(signed_request(request, body))
         marshaler = marshalers[match.dialect]
         message = read_message(match, request, body, marshaler)

@@ -9,7 +9,8 @@ address as aws:SourceIp):
     1. the access key that signed the minting call still exists, active, the user's own
     2. the principal's policies (their own and their groups') allow that action on the
        instance, from there, now, with the principal's and the instance's tags as they are
-    3. the instance exists and is InService
+    3. the instance exists, is InService, and is the incarnation the URL or session was
+       made for (a stop, a delete and a new register, a repoint each start a new one)
 
 A refusal is the API's own error (UnrecognizedClientException, AccessDeniedException,
 ValidationException RecordNotFound or a wrong status); the proxy turns it into a page.
@@ -36,7 +37,9 @@ class Admission:
         self._authorizer = authorizer
         self._site = site
 
-    async def admit(self, ctx: CallContext, instance_key: str) -> NotebookInstance:
+    async def admit(
+        self, ctx: CallContext, instance_key: str, incarnation: str
+    ) -> NotebookInstance:
         """The instance, if ctx.principal may reach it now; raises ServiceError if not."""
         if ctx.principal is None:
             raise errors.MISSING_AUTHENTICATION("Missing Authentication Token")
@@ -53,5 +56,9 @@ class Admission:
             raise errors.WRONG_STATUS(
                 f"Notebook Instance {self._site.arn(instance.name)} is in status "
                 f"{instance.status}, not {IN_SERVICE}."
+            )
+        if instance.incarnation != incarnation:
+            raise errors.EXPIRED_TOKEN(
+                "The notebook instance was stopped, deleted or changed since this session began."
             )
         return instance

@@ -17,6 +17,9 @@ class NotebookInstance:
     status: str
     creation_time: float  # seconds since the epoch
     last_modified_time: float
+    # Which life of the name this is: new at every register, stop, start and repoint, so a
+    # URL or session cookie from before names an incarnation that no longer exists.
+    incarnation: str = ""
 
     @property
     def key(self) -> str:

@@ -30,6 +30,7 @@ SESSION_USE = "session"
 class Session:
     instance_arn: str
     instance_key: str
+    incarnation: str  # the instance's life it belongs to (notebooks.instance)
     principal: Principal
     started_at: int
     expires_at: int
@@ -41,6 +42,7 @@ def start(grant: UrlGrant, now: float) -> Session:
     return Session(
         instance_arn=grant.instance_arn,
         instance_key=grant.instance_key,
+        incarnation=grant.incarnation,
         principal=grant.principal,
         started_at=started,
         expires_at=started + grant.session_seconds,
@@ -57,6 +59,7 @@ def encode(session: Session, ring: KeyRing) -> str:
         "usr": session.principal.user_name,
         "akid": session.principal.access_key_id,
         "nb": session.instance_key,
+        "inc": session.incarnation,
         "iat": session.started_at,
         "exp": session.expires_at,
         "jti": session.grant_id,
@@ -80,6 +83,7 @@ def decode(cookie: str, ring: KeyRing, *, instance_arn: str, now: float) -> Sess
     return Session(
         instance_arn=instance_arn,
         instance_key=claims["nb"],
+        incarnation=str(claims.get("inc", "")),
         principal=Principal(claims["sub"], claims["usr"], claims["akid"]),
         started_at=int(claims["iat"]),
         expires_at=int(claims["exp"]),

@@ -7,6 +7,7 @@ Claims:
     iat   issue time; exp is exactly iat + 300 (the URL is valid for 5 minutes)
     jti   a unique id, so a token can be redeemed once
     nb    the lower-cased instance name
+    inc   the instance's incarnation: the URL opens that life of the instance only
     sess  the session duration in seconds
 """
 
@@ -30,6 +31,7 @@ ALGORITHM = "HS256"
 class UrlGrant:
     instance_arn: str
     instance_key: str
+    incarnation: str
     principal: Principal
     session_seconds: int
     issued_at: int
@@ -41,11 +43,18 @@ class UrlGrant:
 
 
 def new_grant(
-    *, instance_arn: str, instance_key: str, principal: Principal, session_seconds: int, now: float
+    *,
+    instance_arn: str,
+    instance_key: str,
+    incarnation: str,
+    principal: Principal,
+    session_seconds: int,
+    now: float,
 ) -> UrlGrant:
     return UrlGrant(
         instance_arn=instance_arn,
         instance_key=instance_key,
+        incarnation=incarnation,
         principal=principal,
         session_seconds=session_seconds,
         issued_at=int(now),
@@ -64,6 +73,7 @@ def encode(grant: UrlGrant, ring: KeyRing) -> str:
         "exp": grant.expires_at,
         "jti": grant.token_id,
         "nb": grant.instance_key,
+        "inc": grant.incarnation,
         "sess": grant.session_seconds,
     }
     return jwt.encode(
@@ -115,6 +125,7 @@ def decode(token: str, ring: KeyRing, *, audience: str, now: float) -> UrlGrant:
     grant = UrlGrant(
         instance_arn=claims["aud"],
         instance_key=claims["nb"],
+        incarnation=str(claims.get("inc", "")),  # "": minted before incarnations
         principal=Principal(claims["sub"], claims["usr"], claims["akid"]),
         session_seconds=int(claims["sess"]),
         issued_at=int(claims["iat"]),

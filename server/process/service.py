@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import grpc
 from botocore.credentials import Credentials
@@ -23,6 +24,7 @@ from nbpresign.server.notebooks.site import Site
 from nbpresign.server.notebooks.urls import UrlTemplate
 from nbpresign.server.process import demo
 from nbpresign.server.process.assembly import api_handler, build_parts, front, prepare
+from nbpresign.server.process.limits import Limits, raise_open_file_limit
 from nbpresign.server.process.listeners import (
     bind_http_socket,
     bracket,
@@ -54,6 +56,7 @@ async def run(
 ) -> None:
     """Runs the whole service until `stop` is set, or SIGINT/SIGTERM when it is None."""
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    max_connections = connection_limit(settings.limits)
     sock = bind_http_socket(settings.host, settings.http_port, reuse_port=settings.reuse_port)
     http_port = sock.getsockname()[1]
     urls = UrlTemplate(settings.url_template, settings.region, http_port)
@@ -74,12 +77,20 @@ async def run(
                 settings.host,
                 settings.grpc_port,
                 settings.account_id,
+                limits=settings.limits,
+                max_connections=max_connections,
                 reuse_port=settings.reuse_port,
-            ) as grpc_port,
+            ) as grpc_listener,
         ):
             api = api_handler(InProcessTransport(parts.core, parts.authenticator), settings)
-            await stack.enter_async_context(
-                running_http(front(parts, site, api), sock, max_body_bytes=settings.max_body_bytes)
+            http = await stack.enter_async_context(
+                running_http(
+                    front(parts, site, api),
+                    sock,
+                    limits=settings.limits,
+                    max_connections=max_connections,
+                    max_body_bytes=settings.max_body_bytes,
+                )
             )
             demo_url = None
             if settings.demo:
@@ -88,8 +99,13 @@ async def run(
                 )
                 await demo.register_demo(storage, jupyter_url, token, clock())
                 demo_url = await _mint_demo_url(parts.core, storage, site)
-            on_ready(Endpoints(f"{host}:{grpc_port}", f"{endpoint}/", demo_url))
+            on_ready(Endpoints(f"{host}:{grpc_listener.port}", f"{endpoint}/", demo_url))
             await _until_stopped(stop)
+            await drain(
+                settings.shutdown_grace,
+                [http, grpc_listener],
+                going_away=parts.proxy.open_sockets.go_away,
+            )
     finally:
         refreshing.cancel()
         await parts.proxy.close()
@@ -123,13 +139,50 @@ async def run_gateway(
     """Runs only the gateway, forwarding to a core at `core_target` over gRPC, signing its
     calls with `credentials` (a principal allowed nbpresign:ForwardCaller and
     nbpresign:AuthenticateRequest)."""
+    max_connections = connection_limit(settings.limits)
     sock = bind_http_socket(settings.host, settings.http_port)
     channel = grpc.aio.insecure_channel(core_target)
     api = api_handler(GrpcTransport(channel, credentials, settings.region), settings)
-    async with channel, running_http(api, sock, max_body_bytes=settings.max_body_bytes):
+    async with (
+        channel,
+        running_http(
+            api,
+            sock,
+            limits=settings.limits,
+            max_connections=max_connections,
+            max_body_bytes=settings.max_body_bytes,
+        ) as http,
+    ):
         port = sock.getsockname()[1]
         on_ready(Endpoints(core_target, f"http://{bracket(settings.host)}:{port}/"))
         await _until_stopped(None)
+        await drain(settings.shutdown_grace, [http])
+
+
+def connection_limit(limits: Limits) -> int:
+    """Raises the open-file limit as far as it goes; the connections each listener takes."""
+    open_files = raise_open_file_limit()
+    connections = limits.connections(open_files)
+    log.info("open-file limit %d: up to %d connections on each port", open_files, connections)
+    return connections
+
+
+class Listener(Protocol):
+    async def drain(self, deadline: float) -> None: ...
+
+
+async def drain(
+    grace: float, listeners: Sequence[Listener], *, going_away: Callable[[], None] = lambda: None
+) -> None:
+    """SIGTERM's stop, everything within one grace period: each listener stops accepting
+    (gRPC health turns NOT_SERVING first), `going_away` closes the proxied WebSockets with
+    1001, requests and calls in flight finish (answered with Connection: close) while idle
+    connections close, and at the deadline whatever is left is cancelled."""
+    log.info("shutting down: requests in flight have %g s to finish", grace)
+    deadline = asyncio.get_running_loop().time() + grace
+    going_away()
+    await asyncio.gather(*(listener.drain(deadline) for listener in listeners))
+    log.info("stopped")
 
 
 async def _until_stopped(stop: asyncio.Event | None) -> None:
@@ -139,4 +192,3 @@ async def _until_stopped(stop: asyncio.Event | None) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    log.info("shutting down")

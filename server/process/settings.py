@@ -15,6 +15,7 @@ from nbpresign.common.defaults import (
 )
 from nbpresign.server.gateway.app import DEFAULT_MAX_BODY_BYTES
 from nbpresign.server.notebooks.urls import DEFAULT_URL_TEMPLATE
+from nbpresign.server.process.limits import DEFAULT_SHUTDOWN_GRACE, Limits
 
 
 @dataclass(frozen=True)
@@ -34,3 +35,5 @@ class Settings:
     db: str | None = None  # postgresql://...; None: SQLite in the data directory
     workers: int = 1  # processes sharing the ports (SO_REUSEPORT)
     reuse_port: bool = False  # set for each of those workers
+    limits: Limits = field(default_factory=Limits)  # timeouts and connections per listener
+    shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE  # SIGTERM: how long requests may finish

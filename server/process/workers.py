@@ -3,7 +3,8 @@ HTTP ports through SO_REUSEPORT, so the kernel spreads connections across them.
 
 The parent prepares storage once (migrations, master key, signing key, admin), starts
 the workers, announces the service once every worker is serving, and on SIGINT/SIGTERM
-passes the signal on and waits for them all.
+passes SIGTERM on, once, and waits for them all: each drains within the grace period
+(service.drain), and the parent exits 0 if every worker did.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from nbpresign.server.storage.opening import open_storage
 
 log = logging.getLogger(__name__)
 
-STOP_TIMEOUT_SECONDS = 30
+# A worker has the grace period to drain, and this long beyond it to exit before it is killed.
+STOP_MARGIN_SECONDS = 5.0
 
 
 def _stop_while_starting(signum: int, frame: object) -> None:
@@ -96,7 +98,7 @@ def run_workers(settings: Settings, *, on_ready: Callable[[service.Endpoints], N
     while running():
         time.sleep(0.2)
     stop(signal.SIGTERM, None)  # one worker died, or we were told to stop: stop them all
-    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    deadline = time.monotonic() + settings.shutdown_grace + STOP_MARGIN_SECONDS
     for worker in workers:
         worker.join(max(0.1, deadline - time.monotonic()))
         if worker.is_alive():

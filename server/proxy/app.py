@@ -49,6 +49,7 @@ RECHECK_SECONDS = 10.0
 # Admission's refusals -> what the sign-in page tells the person (pages.SIGN_IN_REASONS).
 REFUSAL_REASONS: dict[ErrorCode, str] = {
     errors.UNRECOGNIZED_CLIENT: "session",  # the key that minted the URL is gone
+    errors.EXPIRED_TOKEN: "session",  # made for an earlier life of the instance
     errors.MISSING_AUTHENTICATION: "session",
     errors.ACCESS_DENIED: "denied",  # a policy, or an address range, refuses it now
     errors.RECORD_NOT_FOUND: "unavailable",  # deleted
@@ -141,7 +142,7 @@ class NotebookProxy:
     async def _recheck(self, relays: list[Relay]) -> None:
         for relay in relays:
             try:
-                await self._admission.admit(relay.ctx, relay.instance_key)
+                await self._admission.admit(relay.ctx, relay.instance_key, relay.incarnation)
             except ServiceError as error:
                 if error.code in REFUSAL_REASONS:
                     relay.revoked.set()
@@ -182,7 +183,7 @@ class NotebookProxy:
             return await self._redeem(request, address)
         session = await self._session(request, address)
         ctx = self._context(request, session.principal)
-        instance = await self._admission.admit(ctx, address.key)
+        instance = await self._admission.admit(ctx, address.key, session.incarnation)
         upstream = Upstream.of(instance)
         origin = self._site.urls.origin(address.key)
         if request.headers.get("Upgrade", "").lower() == "websocket":
@@ -192,7 +193,7 @@ class NotebookProxy:
                 request,
                 upstream,
                 self.client,
-                relay=Relay(instance.key, ctx),
+                relay=Relay(instance.key, ctx, instance.incarnation),
                 open_sockets=self.open_sockets,
                 public_origin=origin,
                 session_cookie=sessions.COOKIE_NAME,
@@ -234,7 +235,13 @@ class NotebookProxy:
             grant = tokens.decode(token, ring, audience=self._site.arn(address.key), now=now)
         except tokens.InvalidToken:
             raise Refused("link") from None
-        instance = await self._admission.admit(self._context(request, grant.principal), address.key)
+        ctx = self._context(request, grant.principal)
+        try:
+            instance = await self._admission.admit(ctx, address.key, grant.incarnation)
+        except ServiceError as error:
+            if error.code is errors.EXPIRED_TOKEN:
+                raise Refused("link") from None  # minted before a stop, delete or repoint
+            raise
         if not await self._storage.redeem_once(
             grant.token_id, expires_at=grant.expires_at, now=now
         ):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import aiohttp
 from aiohttp import web
 
+from nbpresign.server.http.bodies import BodyStopped, chunks
 from nbpresign.server.proxy import headers, pages
 from nbpresign.server.proxy.scrub import Scrubber, is_text
 from nbpresign.server.proxy.upstream import Upstream
@@ -27,7 +28,7 @@ async def forward_http(
         session_cookie=session_cookie,
         websocket=False,
     )
-    body = request.content.iter_chunked(CHUNK_BYTES) if request.body_exists else None
+    body = chunks(request, CHUNK_BYTES) if request.body_exists else None
     try:
         async with client.request(
             request.method,
@@ -56,6 +57,8 @@ async def forward_http(
             await response.write(scrubber.flush())
             await response.write_eof()
             return response
+    except BodyStopped:  # the browser paused the upload too long (or is gone: then unread)
+        return pages.page(408, "Upload stopped", "The upload stopped arriving. Try again.")
     except (TimeoutError, aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError):
         # Nothing was sent yet when connecting fails; mid-stream failures propagate and
         # aiohttp drops the connection, which is all a half-sent response allows.

@@ -17,23 +17,30 @@ from nbpresign.server.api.context import CallContext
 
 # Sent to the browser when access ends under an open socket (RFC 6455: policy violation).
 CLOSE_REVOKED = 1008
+# Sent both ways when the service shuts down (RFC 6455: going away); the browser reconnects.
+CLOSE_GOING_AWAY = 1001
 
 
 @dataclass(eq=False)
 class Relay:
     instance_key: str
     ctx: CallContext  # who the socket is open for, from where: what admission re-checks
+    incarnation: str  # the instance's life the session belongs to
     revoked: asyncio.Event = field(default_factory=asyncio.Event)
+    going_away: bool = False  # revoked because the service shuts down
 
 
 class OpenSockets:
     def __init__(self) -> None:
         self._relays: set[Relay] = set()
+        self._going_away = False
 
     @contextlib.contextmanager
     def registered(self, relay: Relay) -> Iterator[asyncio.Event]:
         """The relay's Event, set when its access ends."""
         self._relays.add(relay)
+        if self._going_away:
+            self._send_away(relay)
         try:
             yield relay.revoked
         finally:
@@ -55,6 +62,17 @@ class OpenSockets:
     def revoke_instance(self, key: str) -> None:
         for relay in self.of_instance(key):
             relay.revoked.set()
+
+    def go_away(self) -> None:
+        """The service shuts down: every relay, and any opened from now on, closes with 1001."""
+        self._going_away = True
+        for relay in list(self._relays):
+            self._send_away(relay)
+
+    @staticmethod
+    def _send_away(relay: Relay) -> None:
+        relay.going_away = True
+        relay.revoked.set()
 
     def revoke_all(self) -> None:
         for relay in list(self._relays):

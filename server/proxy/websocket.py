@@ -8,7 +8,7 @@ import aiohttp
 from aiohttp import web
 
 from nbpresign.server.proxy import headers, pages
-from nbpresign.server.proxy.sockets import CLOSE_REVOKED, OpenSockets, Relay
+from nbpresign.server.proxy.sockets import CLOSE_GOING_AWAY, CLOSE_REVOKED, OpenSockets, Relay
 from nbpresign.server.proxy.upstream import Upstream
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # kernel messages carry whole outputs (images, tables)
@@ -56,7 +56,11 @@ async def relay_websocket(
     with open_sockets.registered(relay) as revoked:
         try:
             if await _relay(outer, inner, revoked):
-                await outer.close(code=CLOSE_REVOKED, message=b"access ended")
+                if relay.going_away:
+                    await inner.close(code=CLOSE_GOING_AWAY)
+                    await outer.close(code=CLOSE_GOING_AWAY, message=b"server shutting down")
+                else:
+                    await outer.close(code=CLOSE_REVOKED, message=b"access ended")
         finally:
             await inner.close()
             await outer.close()

@@ -31,6 +31,10 @@ from nbpresign.server.rpc import reflection
 log = logging.getLogger(__name__)
 
 REQUEST_ID_METADATA = REQUEST_ID_HEADER.lower()
+MAX_CONCURRENT_STREAMS = 100  # calls at once on one connection (HTTP/2 SETTINGS)
+MAX_CONCURRENT_RPCS = 1000  # calls at once in this process; past it, RESOURCE_EXHAUSTED
+KEEPALIVE_SECONDS = 60
+KEEPALIVE_TIMEOUT_SECONDS = 20
 
 Context = grpc.aio.ServicerContext[bytes, Message]
 CallAuthenticator = Callable[[Context, Method, bytes], Awaitable[CallContext]]
@@ -77,17 +81,54 @@ def service_handlers(
     return [grpc.method_handlers_generic_handler(s, h) for s, h in by_service.items()]
 
 
+def server_options(
+    *,
+    reuse_port: bool = False,
+    max_connections: int | None = None,
+    idle_timeout: float | None = None,
+    handshake_timeout: float | None = None,
+) -> list[tuple[str, int]]:
+    """grpc.aio.server's channel arguments; None leaves gRPC's default (unlimited)."""
+    options = [
+        # gRPC sets SO_REUSEPORT by default; off unless --workers asks, so that a second
+        # `serve` on a taken port fails loudly instead of sharing it.
+        ("grpc.so_reuseport", 1 if reuse_port else 0),
+        ("grpc.max_concurrent_streams", MAX_CONCURRENT_STREAMS),
+        # Pings on connections with calls open find peers that vanished under them.
+        ("grpc.keepalive_time_ms", KEEPALIVE_SECONDS * 1000),
+        ("grpc.keepalive_timeout_ms", KEEPALIVE_TIMEOUT_SECONDS * 1000),
+    ]
+    if max_connections is not None:  # past it, a new connection is closed at once
+        options.append(("grpc.max_allowed_incoming_connections", max_connections))
+    if idle_timeout is not None:  # an idle connection gets GOAWAY; clients reconnect
+        options.append(("grpc.max_connection_idle_ms", _ms(idle_timeout)))
+    if handshake_timeout is not None:  # a connection that never speaks HTTP/2
+        options.append(("grpc.server_handshake_timeout_ms", _ms(handshake_timeout)))
+    return options
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
 def build_server(
     core: Core,
     methods: Iterable[Method],
     *,
     authenticate: CallAuthenticator,
     reuse_port: bool = False,
+    max_connections: int | None = None,
+    idle_timeout: float | None = None,
+    handshake_timeout: float | None = None,
 ) -> tuple[grpc.aio.Server, HealthServicer]:
     methods = tuple(methods)
-    # gRPC sets SO_REUSEPORT by default; off unless --workers asks, so that a second
-    # `serve` on a taken port fails loudly instead of sharing it.
-    server = grpc.aio.server(options=[("grpc.so_reuseport", 1 if reuse_port else 0)])
+    options = server_options(
+        reuse_port=reuse_port,
+        max_connections=max_connections,
+        idle_timeout=idle_timeout,
+        handshake_timeout=handshake_timeout,
+    )
+    server = grpc.aio.server(options=options, maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS)
     server.add_generic_rpc_handlers(service_handlers(core, methods, authenticate=authenticate))
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

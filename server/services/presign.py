@@ -46,6 +46,7 @@ class PresignService:
         grant = tokens.new_grant(
             instance_arn=self._site.arn(instance.name),
             instance_key=instance.key,
+            incarnation=instance.incarnation,
             principal=ctx.principal,
             session_seconds=session_seconds,
             now=self._clock(),

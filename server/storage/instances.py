@@ -1,7 +1,13 @@
-"""Registered notebook instances, keyed by their lower-cased name, listed by keyset pages."""
+"""Registered notebook instances, keyed by their lower-cased name, listed by keyset pages.
+
+Every write that changes what may be behind a name (register, a status change, pointing it
+at another Jupyter server) gives the instance a new incarnation; URLs and sessions name the
+incarnation they were made for, so none outlives the life of the instance it opened.
+"""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
@@ -12,7 +18,12 @@ from nbpresign.server.storage.errors import UniqueViolation
 
 SortColumn = Literal["name", "creation_time", "status"]
 
-COLUMNS = "name, jupyter_url, jupyter_token, status, creation_time, last_modified_time"
+COLUMNS = "name, jupyter_url, jupyter_token, status, creation_time, last_modified_time, incarnation"
+
+
+def new_incarnation() -> str:
+    return secrets.token_hex(8)
+
 
 # Sort columns of InstanceQuery -> SQL columns; the key breaks ties, so pages are stable.
 SORT_COLUMNS = {"name": "key", "creation_time": "creation_time", "status": "status"}
@@ -48,7 +59,8 @@ async def add(db: Statements, i: NotebookInstance) -> None:
     """Raises DuplicateInstance when the name is taken, ignoring case."""
     try:
         await db.execute(
-            f"INSERT INTO notebook_instances (key, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            f"INSERT INTO notebook_instances (key, {COLUMNS}) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             i.key,
             i.name,
             i.jupyter_url,
@@ -56,6 +68,7 @@ async def add(db: Statements, i: NotebookInstance) -> None:
             i.status,
             i.creation_time,
             i.last_modified_time,
+            new_incarnation(),
         )
     except UniqueViolation as exc:
         raise DuplicateInstance(i.key) from exc
@@ -114,10 +127,11 @@ async def change_status(
     if not allowed_from:
         return False
     changed = await db.execute(
-        "UPDATE notebook_instances SET status = $1, last_modified_time = $2 "
-        f"WHERE key = $3 AND status IN ({placeholders(4, len(allowed_from))})",
+        "UPDATE notebook_instances SET status = $1, last_modified_time = $2, incarnation = $3 "
+        f"WHERE key = $4 AND status IN ({placeholders(5, len(allowed_from))})",
         to,
         now,
+        new_incarnation(),
         key,
         *allowed_from,
     )
@@ -143,10 +157,11 @@ async def replace_upstream(
     """Points an instance at another Jupyter server; False if there is no such instance."""
     changed = await db.execute(
         "UPDATE notebook_instances SET jupyter_url = $1, jupyter_token = $2, "
-        "last_modified_time = $3 WHERE key = $4",
+        "last_modified_time = $3, incarnation = $4 WHERE key = $5",
         jupyter_url,
         jupyter_token,
         now,
+        new_incarnation(),
         key,
     )
     return changed == 1

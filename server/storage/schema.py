@@ -80,6 +80,10 @@ MIGRATIONS: Sequence[str] = (
         value {bytes} NOT NULL
     );
     """,
+    # Incarnations (instances.py): rows from before count as one incarnation, "".
+    """
+    ALTER TABLE notebook_instances ADD COLUMN incarnation TEXT NOT NULL DEFAULT ''
+    """,
     # Issue 12: user ids, groups with members and policies, tags on users and instances.
     """
     ALTER TABLE users ADD COLUMN user_id TEXT;

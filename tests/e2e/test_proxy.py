@@ -376,8 +376,44 @@ async def test_stopping_the_instance_ends_access_at_once(live: LiveService, note
             assert sign_in_reason(after) == "unavailable"
         async with AsyncClient(live.grpc_target, identity=live.identity) as client:
             await client.start_notebook_instance(notebook)
+        # Stopping ended the session for good, as in SageMaker: a start is a new life.
         async with browser.get(f"{base}/api/status", allow_redirects=False) as again:
-            assert again.status == 200  # the session itself had not ended
+            assert sign_in_reason(again) == "session"
+
+
+async def test_a_url_from_before_a_stop_never_opens_after_the_start(
+    live: LiveService, notebook: str
+) -> None:
+    url = await mint(live, notebook)
+    async with AsyncClient(live.grpc_target, identity=live.identity) as client:
+        await client.stop_notebook_instance(notebook)
+        await client.start_notebook_instance(notebook)
+    async with browser_session() as browser:
+        assert sign_in_reason(await redeem(browser, url)) == "link"
+        fresh = await redeem(browser, await mint(live, notebook))
+        assert fresh.status == 303
+
+
+async def test_a_cookie_from_a_deleted_instance_never_opens_its_successor(
+    live: LiveService, jupyter: Jupyter, tmp_path: Path
+) -> None:
+    name = await register(live, jupyter.url, jupyter.token)
+    base = origin(live, name)
+    (tmp_path / "other").mkdir()
+    with jupyter_server(tmp_path / "other") as other:
+        async with browser_session() as browser:
+            await redeem(browser, await mint(live, name))
+            async with browser.get(f"{base}/api/status") as before:
+                assert before.status == 200
+            async with AsyncClient(live.grpc_target, identity=live.identity) as client:
+                await client.stop_notebook_instance(name)
+                await client.delete_notebook_instance(name)
+                await client.register_notebook_instance(name, other.url, other.token)
+            # Same name, another Jupyter server: the old cookie opens nothing of it.
+            async with browser.get(f"{base}/api/status", allow_redirects=False) as after:
+                assert sign_in_reason(after) == "session"
+            async with browser.get(f"{base}/api/contents", allow_redirects=False) as listing:
+                assert listing.status == 302
 
 
 async def test_deleting_the_instance_ends_access(live: LiveService, notebook: str) -> None:

@@ -13,6 +13,7 @@ def grant(now: float = 1_000_000.0) -> tokens.UrlGrant:
     return tokens.new_grant(
         instance_arn=ARN,
         instance_key="nb",
+        incarnation="i1",
         principal=Principal("arn:aws:iam::000000000000:user/u", "u", "AKIAX"),
         session_seconds=1800,
         now=now,
@@ -80,3 +81,9 @@ def test_unsigned_token_is_refused() -> None:
     unsigned = jwt.encode(claims, "", algorithm="none", headers={"kid": ring.active_kid})
     with pytest.raises(tokens.InvalidToken):
         tokens.decode(unsigned, ring, audience=ARN, now=1_000_000.0)
+
+
+def test_the_token_names_the_incarnation_it_was_minted_for() -> None:
+    ring = signing_keys.new_key_ring()
+    decoded = tokens.decode(tokens.encode(grant(), ring), ring, audience=ARN, now=1_000_001.0)
+    assert decoded.incarnation == "i1"

@@ -153,6 +153,7 @@ def grant(now: float = 1000.0, seconds: int = 1800) -> tokens.UrlGrant:
     return tokens.new_grant(
         instance_arn=ARN,
         instance_key="nb",
+        incarnation="i1",
         principal=Principal("arn:aws:iam::000000000000:user/p", "p", "AKIAP"),
         session_seconds=seconds,
         now=now,
