@@ -73,7 +73,13 @@ def build_parts(
     implementations = [
         PresignService(storage, site, keys.ring, clock),
         # Both changes reach every replica's proxy (events), this one's included.
-        NotebookInstanceService(storage, site, clock, on_revoke=events.instance_ended(storage)),
+        NotebookInstanceService(
+            storage,
+            site,
+            clock,
+            on_revoke=events.instance_ended(storage),
+            on_tags_change=events.tags_changed(storage),
+        ),
         IamService(
             storage, box, site.account_id, clock, on_principal_change=events.user_changed(storage)
         ),

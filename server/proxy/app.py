@@ -141,6 +141,8 @@ class NotebookProxy:
             await self.revoke(event[len(events.INSTANCE) :])
         elif event.startswith(events.USER):
             await self.recheck(event[len(events.USER) :])
+        elif event.startswith(events.TAGS):
+            await self._recheck(self.open_sockets.of_instance(event[len(events.TAGS) :]))
 
     async def close(self) -> None:
         if self._recheck_task is not None:

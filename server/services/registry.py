@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -17,8 +17,11 @@ from nbpresign.server.notebooks.instance import FAILED, IN_SERVICE, STOPPED, Not
 from nbpresign.server.notebooks.site import Site
 from nbpresign.server.storage import Cursor, DuplicateInstance, InstanceQuery, SortColumn, Storage
 from nbpresign.v1 import notebook_instances_pb2 as pb
+from nbpresign.v1 import tags_pb2
 
 DEFAULT_PAGE_SIZE = 100
+DEFAULT_TAGS_PAGE_SIZE = 50  # ListTags' MaxResults is at least 50
+TAGS_SORT = "tags"  # what ListTags' NextToken belongs to
 
 # ListNotebookInstances SortBy -> storage sort column.
 SORT_COLUMNS: dict[str, SortColumn] = {
@@ -49,14 +52,33 @@ async def default_on_revoke(key: str) -> None:
     """Nothing to close: no proxy runs beside this registry."""
 
 
+# An instance's tags changed: policies that read them may now decide otherwise.
+TagsChanged = Callable[[str], Awaitable[None]]
+
+
+async def default_on_tags_change(key: str) -> None:
+    """Nothing to re-check: no proxy runs beside this registry."""
+
+
+def _tags(tags: Iterable[tags_pb2.Tag]) -> list[tuple[str, str]]:
+    return [(t.key, t.value) for t in tags]
+
+
 class NotebookInstanceService:
     def __init__(
-        self, storage: Storage, site: Site, clock: Clock, *, on_revoke: Revoke = default_on_revoke
+        self,
+        storage: Storage,
+        site: Site,
+        clock: Clock,
+        *,
+        on_revoke: Revoke = default_on_revoke,
+        on_tags_change: TagsChanged = default_on_tags_change,
     ) -> None:
         self._storage = storage
         self._site = site
         self._clock = clock
         self._on_revoke = on_revoke
+        self._on_tags_change = on_tags_change
 
     async def RegisterNotebookInstance(
         self, request: pb.RegisterNotebookInstanceRequest, ctx: CallContext
@@ -72,7 +94,7 @@ class NotebookInstanceService:
         )
         arn = self._site.arn(instance.name)
         try:
-            await self._storage.add_instance(instance)
+            await self._storage.add_instance(instance, _tags(request.tags))
         except DuplicateInstance:
             raise errors.DUPLICATE_INSTANCE(
                 f"Cannot create a duplicate Notebook Instance ({arn})"
@@ -142,6 +164,32 @@ class NotebookInstanceService:
             raise await self._wrong_status(instance.key, DELETE)
         await self._on_revoke(instance.key)
         return pb.DeleteNotebookInstanceResponse()
+
+    async def AddTags(self, request: pb.AddTagsRequest, ctx: CallContext) -> pb.AddTagsResponse:
+        instance = await self._get(self._site.instance_key(request.resource_arn))
+        await self._storage.tag_instance(instance.key, _tags(request.tags))
+        await self._on_tags_change(instance.key)
+        return pb.AddTagsResponse(tags=request.tags)
+
+    async def ListTags(self, request: pb.ListTagsRequest, ctx: CallContext) -> pb.ListTagsResponse:
+        instance = await self._get(self._site.instance_key(request.resource_arn))
+        limit = request.max_results if request.HasField("max_results") else DEFAULT_TAGS_PAGE_SIZE
+        after = pagination.decode(request.next_token, TAGS_SORT).key if request.next_token else None
+        found = await self._storage.instance_tags(instance.key, after=after, limit=limit + 1)
+        page = found[:limit]
+        response = pb.ListTagsResponse(tags=[tags_pb2.Tag(key=k, value=v) for k, v in page])
+        if len(found) > limit:
+            last = page[-1][0]
+            response.next_token = pagination.encode(Cursor(last, last), TAGS_SORT)
+        return response
+
+    async def DeleteTags(
+        self, request: pb.DeleteTagsRequest, ctx: CallContext
+    ) -> pb.DeleteTagsResponse:
+        instance = await self._get(self._site.instance_key(request.resource_arn))
+        await self._storage.untag_instance(instance.key, list(request.tag_keys))
+        await self._on_tags_change(instance.key)
+        return pb.DeleteTagsResponse()
 
     async def _get(self, name: str) -> NotebookInstance:
         instance = await self._storage.get_instance(name.lower())

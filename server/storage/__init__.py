@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from nbpresign.server.storage.database import RESYNC, EventHandler
 from nbpresign.server.storage.errors import InvalidText, StorageError, StorageUnavailable
+from nbpresign.server.storage.groups import DuplicateGroup
 from nbpresign.server.storage.identities import DuplicateUser
 from nbpresign.server.storage.instances import Cursor, DuplicateInstance, InstanceQuery, SortColumn
 from nbpresign.server.storage.storage import Storage
@@ -12,6 +13,7 @@ from nbpresign.server.storage.storage import Storage
 __all__ = [
     "RESYNC",
     "Cursor",
+    "DuplicateGroup",
     "DuplicateInstance",
     "DuplicateUser",
     "EventHandler",

@@ -5,7 +5,7 @@ import pytest
 from nbpresign.common.errors import ServiceError
 from nbpresign.server.api import constraints
 from nbpresign.v1 import notebook_instances_pb2 as nb
-from nbpresign.v1 import presign_pb2
+from nbpresign.v1 import presign_pb2, tags_pb2
 
 Request = presign_pb2.CreatePresignedNotebookInstanceUrlRequest
 PATTERN = "Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9])*"
@@ -79,3 +79,84 @@ def test_pattern_is_linear_on_long_input() -> None:
     long_value = "a-" * 50_000 + "_"
     found = constraints.violations(Request(notebook_instance_name=long_value))
     assert len(found) == 2
+
+
+# Repeated and nested fields (tags), as AWS names their members: 'tags.1.member.key'.
+TAG_PATTERN = "Member must satisfy regular expression pattern: ^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"
+ARN = "arn:aws:sagemaker:us-east-1:000000000000:notebook-instance/nb"
+
+
+def tag_violations(*tags: tuple[str, str]) -> list[str]:
+    request = nb.AddTagsRequest(
+        resource_arn=ARN, tags=[tags_pb2.Tag(key=k, value=v) for k, v in tags]
+    )
+    return [v.description for v in constraints.violations(request)]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("team", "data-science"),
+        ("Équipe", "données"),  # letters beyond ASCII: \p{L}
+        ("数据", "٣"),  # CJK letters, an Arabic-Indic digit: \p{N}
+        ("cost center", "a\u00a0b"),  # spaces, the no-break one too: \p{Z}
+        ("k_.:/=+-@", ""),
+        ("k" * 128, "v" * 256),
+    ],
+)
+def test_valid_tags(key: str, value: str) -> None:
+    assert tag_violations((key, value)) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        (
+            "a!",
+            "v",
+            f"Value 'a!' at 'tags.1.member.key' failed to satisfy constraint: {TAG_PATTERN}",
+        ),
+        (
+            "k",
+            "tab\there",
+            f"Value 'tab\there' at 'tags.1.member.value' failed to satisfy constraint: {TAG_PATTERN}",
+        ),
+        (
+            "",
+            "v",
+            "Value null at 'tags.1.member.key' failed to satisfy constraint: Member must not be null",
+        ),
+        (
+            "k" * 129,
+            "v",
+            f"Value '{'k' * 129}' at 'tags.1.member.key' failed to satisfy constraint: Member must have length less than or equal to 128",
+        ),
+        (
+            "AWS:name",
+            "v",
+            "Value 'AWS:name' at 'tags.1.member.key' failed to satisfy constraint: Keys starting with 'aws:' are reserved for internal use",
+        ),
+    ],
+)
+def test_invalid_tags(key: str, value: str, expected: str) -> None:
+    assert tag_violations(("ok", "v"), (key, value)) == [expected.replace("tags.1.", "tags.2.")]
+
+
+def test_at_most_50_tags() -> None:
+    found = tag_violations(*[(f"k{n}", "v") for n in range(51)])
+    assert len(found) == 1
+    assert found[0].startswith('Value \'[{"Key":"k0","Value":"v"}, ')
+    assert found[0].endswith(
+        "at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50"
+    )
+
+
+def test_repeated_strings_are_checked_one_by_one() -> None:
+    request = nb.DeleteTagsRequest(resource_arn=ARN, tag_keys=["ok", "bad!"])
+    assert [v.description for v in constraints.violations(request)] == [
+        f"Value 'bad!' at 'tagKeys.2.member' failed to satisfy constraint: {TAG_PATTERN}"
+    ]
+    empty = nb.DeleteTagsRequest(resource_arn=ARN)
+    assert [v.description for v in constraints.violations(empty)] == [
+        "Value null at 'tagKeys' failed to satisfy constraint: Member must not be null"
+    ]

@@ -33,6 +33,9 @@ EXPECTED = {
     "StartNotebookInstance",
     "StopNotebookInstance",
     "DeleteNotebookInstance",
+    "AddTags",
+    "ListTags",
+    "DeleteTags",
 }
 
 
