@@ -134,3 +134,23 @@ def test_a_remote_gateway_refuses_what_the_core_refuses(
     local, remote = answers[:2], answers[2:]
     assert [a[1:] for a in local] == [a[1:] for a in remote]
     assert [a[1] for a in local] == [400, 400]
+
+
+def signed_call(server: Server, target: str, body: bytes) -> bytes:
+    """A request botocore signed with the admin's key, for any body bytes."""
+    headers = sign_http(
+        server.identity,
+        server.endpoint + "/",
+        body,
+        {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"SageMaker.{target}"},
+    )
+    encoded = [(k.encode(), v.encode()) for k, v in headers.items() if k.lower() != "host"]
+    return raw_request(host_of(server.endpoint), encoded, body)
+
+
+@pytest.mark.parametrize("levels", [33, 1001, 30_000])
+def test_deep_json_is_a_serialization_error(server: Server, levels: int) -> None:
+    body = b'{"NameContains": ' + b"[" * levels + b"]" * levels + b"}"
+    status, payload = answer(server.http_port, signed_call(server, "ListNotebookInstances", body))
+    assert (status, payload["__type"]) == (400, "SerializationException")
+    assert payload["message"] == "The request body nests deeper than 32 levels."
