@@ -3,6 +3,11 @@
 The messages follow SageMaker's wording, for example:
     Value 'a_b' at 'notebookInstanceName' failed to satisfy constraint:
     Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9])*
+
+One rule holds for every string of every request, constrained or not, nested, repeated
+and map entries included: no NUL character. Nothing a caller means contains one,
+PostgreSQL cannot store one in text, and C-based tools downstream would cut the string at
+it.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import json
 import re
 import sys
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import cache
 
 from google.protobuf import json_format
@@ -54,13 +59,21 @@ def _escaped(code: int) -> str:
     return f"\\U{code:08x}"
 
 
+NONE = Constraints()  # what an unconstrained field must satisfy: the rules for all strings
+NUL = "\x00"
+NO_NUL = "Member must not contain null characters"
+
+
 @cache
-def _constrained_fields(descriptor: Descriptor) -> tuple[tuple[FieldDescriptor, Constraints], ...]:
+def _fields(descriptor: Descriptor) -> tuple[tuple[FieldDescriptor, Constraints], ...]:
+    """Every field, with its constraints (NONE if it has none)."""
     found = []
     for field in descriptor.fields:
         options = field.GetOptions()
         if options.HasExtension(constraints_pb2.constraints):
             found.append((field, options.Extensions[constraints_pb2.constraints]))
+        else:
+            found.append((field, NONE))
     return tuple(found)
 
 
@@ -76,6 +89,8 @@ def _is_present(message: Message, field: FieldDescriptor) -> bool:
 
 
 def _string_failures(value: str, c: Constraints) -> Iterator[str]:
+    if NUL in value:
+        yield NO_NUL
     for prefix in c.reserved_prefixes:
         if value.lower().startswith(prefix.lower()):
             yield f"Keys starting with '{prefix}' are reserved for internal use"
@@ -108,7 +123,7 @@ def violations(message: Message, within: str = "") -> list[FieldViolation]:
 
     Items of a repeated field are named as AWS names them: 'tags.1.member.key'."""
     found: list[FieldViolation] = []
-    for field, c in _constrained_fields(message.DESCRIPTOR):
+    for field, c in _fields(message.DESCRIPTOR):
         member = within + member_name(field)
         if not _is_present(message, field):
             if c.required:
@@ -117,7 +132,9 @@ def violations(message: Message, within: str = "") -> list[FieldViolation]:
                 )
             continue
         value = getattr(message, field.name)
-        if field.is_repeated:
+        if _is_map(field):
+            found.extend(_map_violations(field, value, member))
+        elif field.is_repeated:
             shown = f"[{', '.join(_shown(v) for v in value)}]"
             found.extend(
                 _violation(field, f"Value '{shown}' at '{member}'", f)
@@ -128,6 +145,19 @@ def violations(message: Message, within: str = "") -> list[FieldViolation]:
         else:
             found.extend(_value_violations(field, value, c, member))
     return found
+
+
+def _is_map(field: FieldDescriptor) -> bool:
+    entry = field.message_type
+    return entry is not None and entry.GetOptions().map_entry
+
+
+def _map_violations(
+    field: FieldDescriptor, entries: Mapping[object, object], member: str
+) -> list[FieldViolation]:
+    """A map's string keys and values hold no NUL (no map field carries constraints)."""
+    strings = [s for pair in entries.items() for s in pair if isinstance(s, str)]
+    return [_violation(field, f"Value '{s}' at '{member}'", NO_NUL) for s in strings if NUL in s]
 
 
 def _shown(item: object) -> str:

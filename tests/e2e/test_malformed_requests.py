@@ -10,7 +10,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import grpc
 import pytest
+
+from nbpresign.client import Client
+from nbpresign.client.errors import NbpresignError
 
 from conftest import Server, exchange, raw_request, sign_http, start_gateway
 
@@ -154,3 +158,42 @@ def test_deep_json_is_a_serialization_error(server: Server, levels: int) -> None
     status, payload = answer(server.http_port, signed_call(server, "ListNotebookInstances", body))
     assert (status, payload["__type"]) == (400, "SerializationException")
     assert payload["message"] == "The request body nests deeper than 32 levels."
+
+
+@pytest.mark.parametrize(
+    ("target", "body", "member"),
+    [
+        (
+            "RegisterNotebookInstance",
+            {
+                "NotebookInstanceName": "nul-token",
+                "JupyterServerUrl": "http://127.0.0.1:9/",
+                "JupyterToken": "a\0b",
+            },
+            "jupyterToken",
+        ),
+        ("ListNotebookInstances", {"NextToken": "\0"}, "nextToken"),
+        ("DescribeNotebookInstance", {"NotebookInstanceName": "a\0"}, "notebookInstanceName"),
+    ],
+)
+def test_null_characters_are_refused_over_json(
+    server: Server, target: str, body: dict[str, str], member: str
+) -> None:
+    request = signed_call(server, target, json.dumps(body).encode())
+    status, payload = answer(server.http_port, request)
+    assert (status, payload["__type"]) == (400, "ValidationException")
+    assert (
+        f"at '{member}' failed to satisfy constraint: Member must not contain null characters"
+        in payload["message"]
+    )
+
+
+def test_null_characters_are_refused_over_grpc(server: Server) -> None:
+    with (
+        Client(server.grpc_target, identity=server.identity) as client,
+        pytest.raises(NbpresignError) as caught,
+    ):
+        client.register_notebook_instance("nul-grpc", "http://127.0.0.1:9/", "a\0b")
+    assert caught.value.grpc_code == grpc.StatusCode.INVALID_ARGUMENT
+    assert caught.value.code == "ValidationException"
+    assert [v.field for v in caught.value.violations] == ["jupyter_token"]

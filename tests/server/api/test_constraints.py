@@ -4,8 +4,8 @@ import pytest
 
 from nbpresign.common.errors import ServiceError
 from nbpresign.server.api import constraints
+from nbpresign.v1 import gateway_pb2, presign_pb2, tags_pb2
 from nbpresign.v1 import notebook_instances_pb2 as nb
-from nbpresign.v1 import presign_pb2, tags_pb2
 
 Request = presign_pb2.CreatePresignedNotebookInstanceUrlRequest
 PATTERN = "Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9])*"
@@ -159,4 +159,45 @@ def test_repeated_strings_are_checked_one_by_one() -> None:
     empty = nb.DeleteTagsRequest(resource_arn=ARN)
     assert [v.description for v in constraints.violations(empty)] == [
         "Value null at 'tagKeys' failed to satisfy constraint: Member must not be null"
+    ]
+
+
+NO_NUL = "Member must not contain null characters"
+
+
+def test_no_string_holds_a_null_character_constrained_or_not() -> None:
+    register = nb.RegisterNotebookInstanceRequest(
+        notebook_instance_name="ok", jupyter_server_url="http://127.0.0.1:9/", jupyter_token="a\0b"
+    )
+    assert [(v.field, v.description) for v in constraints.violations(register)] == [
+        ("jupyter_token", f"Value 'a\0b' at 'jupyterToken' failed to satisfy constraint: {NO_NUL}")
+    ]
+    # A patterned field reports its pattern too; an unconstrained one the NUL alone.
+    listing = nb.ListNotebookInstancesRequest(name_contains="\0", next_token="x\0")
+    assert [v.description for v in constraints.violations(listing)] == [
+        f"Value 'x\0' at 'nextToken' failed to satisfy constraint: {NO_NUL}",
+        f"Value '\0' at 'nameContains' failed to satisfy constraint: {NO_NUL}",
+        "Value '\0' at 'nameContains' failed to satisfy constraint: "
+        "Member must satisfy regular expression pattern: [a-zA-Z0-9-]+",
+    ]
+
+
+def test_nested_repeated_and_map_strings_are_checked() -> None:
+    summaries = nb.ListNotebookInstancesResponse(
+        notebook_instances=[
+            nb.NotebookInstanceSummary(notebook_instance_name="fine"),
+            nb.NotebookInstanceSummary(notebook_instance_name="bad\0"),
+        ]
+    )
+    assert [(v.field, v.description) for v in constraints.violations(summaries)] == [
+        (
+            "notebook_instance_name",
+            "Value 'bad\0' at 'notebookInstances.2.member.notebookInstanceName' failed to "
+            f"satisfy constraint: {NO_NUL}",
+        )
+    ]
+    headers = gateway_pb2.AuthenticateRequestRequest(headers={"x-a": "1", "x\0": "2", "x-b": "\0"})
+    assert sorted(v.description for v in constraints.violations(headers)) == [
+        f"Value '\0' at 'headers' failed to satisfy constraint: {NO_NUL}",
+        f"Value 'x\0' at 'headers' failed to satisfy constraint: {NO_NUL}",
     ]
