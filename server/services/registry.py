@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
@@ -9,9 +10,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from nbpresign.common import errors
 from nbpresign.common.errors import ServiceError
-from nbpresign.server.api import pagination
 from nbpresign.server.api.clock import Clock
 from nbpresign.server.api.context import CallContext
+from nbpresign.server.api.pagination import PageTokens, query_binding, tags_binding
 from nbpresign.server.api.timestamps import timestamp
 from nbpresign.server.notebooks.instance import FAILED, IN_SERVICE, STOPPED, NotebookInstance
 from nbpresign.server.notebooks.site import Site
@@ -21,7 +22,6 @@ from nbpresign.v1 import tags_pb2
 
 DEFAULT_PAGE_SIZE = 100
 DEFAULT_TAGS_PAGE_SIZE = 50  # ListTags' MaxResults is at least 50
-TAGS_SORT = "tags"  # what ListTags' NextToken belongs to
 
 # ListNotebookInstances SortBy -> storage sort column.
 SORT_COLUMNS: dict[str, SortColumn] = {
@@ -70,6 +70,7 @@ class NotebookInstanceService:
         storage: Storage,
         site: Site,
         clock: Clock,
+        page_tokens: PageTokens,
         *,
         on_revoke: Revoke = default_on_revoke,
         on_tags_change: TagsChanged = default_on_tags_change,
@@ -77,6 +78,7 @@ class NotebookInstanceService:
         self._storage = storage
         self._site = site
         self._clock = clock
+        self._page_tokens = page_tokens
         self._on_revoke = on_revoke
         self._on_tags_change = on_tags_change
 
@@ -119,14 +121,11 @@ class NotebookInstanceService:
         self, request: pb.ListNotebookInstancesRequest, ctx: CallContext
     ) -> pb.ListNotebookInstancesResponse:
         sort_by = SORT_COLUMNS[request.sort_by or "Name"]
-        descending = request.sort_order == "Descending"
-        sort_key = f"{sort_by}:{'desc' if descending else 'asc'}"
         limit = request.max_results if request.HasField("max_results") else DEFAULT_PAGE_SIZE
         query = InstanceQuery(
             limit=limit + 1,  # one more than asked tells whether another page exists
             sort_by=sort_by,
-            descending=descending,
-            after=pagination.decode(request.next_token, sort_key) if request.next_token else None,
+            descending=request.sort_order == "Descending",
             name_contains=request.name_contains or None,
             status_equals=request.status_equals or None,
             created_before=_seconds(request, "creation_time_before"),
@@ -134,13 +133,17 @@ class NotebookInstanceService:
             modified_before=_seconds(request, "last_modified_time_before"),
             modified_after=_seconds(request, "last_modified_time_after"),
         )
+        if request.next_token:
+            after = self._page_tokens.decode(request.next_token, query_binding(query))
+            query = dataclasses.replace(query, after=after)
         found = await self._storage.list_instances(query)
         page = found[:limit]
         response = pb.ListNotebookInstancesResponse(
             notebook_instances=[self._summary(i) for i in page]
         )
         if len(found) > limit:
-            response.next_token = pagination.encode(_cursor(page[-1], sort_by), sort_key)
+            cursor = _cursor(page[-1], sort_by)
+            response.next_token = self._page_tokens.encode(cursor, query_binding(query))
         return response
 
     async def StartNotebookInstance(
@@ -174,13 +177,15 @@ class NotebookInstanceService:
     async def ListTags(self, request: pb.ListTagsRequest, ctx: CallContext) -> pb.ListTagsResponse:
         instance = await self._get(self._site.instance_key(request.resource_arn))
         limit = request.max_results if request.HasField("max_results") else DEFAULT_TAGS_PAGE_SIZE
-        after = pagination.decode(request.next_token, TAGS_SORT).key if request.next_token else None
+        binding = tags_binding(instance.key)
+        token = request.next_token
+        after = self._page_tokens.decode(token, binding).key if token else None
         found = await self._storage.instance_tags(instance.key, after=after, limit=limit + 1)
         page = found[:limit]
         response = pb.ListTagsResponse(tags=[tags_pb2.Tag(key=k, value=v) for k, v in page])
         if len(found) > limit:
             last = page[-1][0]
-            response.next_token = pagination.encode(Cursor(last, last), TAGS_SORT)
+            response.next_token = self._page_tokens.encode(Cursor(last, last), binding)
         return response
 
     async def DeleteTags(

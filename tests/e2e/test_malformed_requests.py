@@ -5,6 +5,7 @@ The session server's log is checked for tracebacks when the session ends (confte
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -197,3 +198,26 @@ def test_null_characters_are_refused_over_grpc(server: Server) -> None:
     assert caught.value.grpc_code == grpc.StatusCode.INVALID_ARGUMENT
     assert caught.value.code == "ValidationException"
     assert [v.field for v in caught.value.violations] == ["jupyter_token"]
+
+
+def b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        b64(b"[" * 5000),
+        b64(b'["name:asc", {"deep": [[[]]]}, "k"]'),
+        b64(b'["name:asc", 1' + b"0" * 5000 + b', "k"]'),
+        b64(b'["name:asc", "nb", 7]'),
+        "not base64!",
+    ],
+)
+def test_a_made_up_next_token_is_invalid(server: Server, token: str) -> None:
+    body = json.dumps({"NextToken": token}).encode()
+    status, payload = answer(server.http_port, signed_call(server, "ListNotebookInstances", body))
+    assert (status, payload) == (
+        400,
+        {"__type": "ValidationException", "message": "Invalid pagination token"},
+    )
