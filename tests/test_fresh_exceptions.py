@@ -26,6 +26,7 @@ from nbpresign.v1 import notebook_instances_pb2 as nb
 from nbpresign.v1 import presign_pb2
 
 ROOT = Path(__file__).resolve().parent.parent
+ROUTER = router.Router({}, ())
 PACKAGES = ("nbpresign.common", "nbpresign.client", "nbpresign.server", "nbpresign.cli")
 
 
@@ -103,7 +104,8 @@ def _refusals() -> list[tuple[str, Callable[[], object]]]:
         ("incomplete signature", lambda: sigv4.parse_authorization("Basic x")),
         ("not JSON", lambda: marshal.parse(b"{", nb.ListNotebookInstancesRequest)),
         ("too deep", lambda: marshal.parse(b"[" * 100, nb.ListNotebookInstancesRequest)),
-        ("unknown target", lambda: router.resolve({}, "SageMaker.Nope")),
+        ("unknown target", lambda: ROUTER.resolve("POST", "/", {"X-Amz-Target": "SageMaker.Nope"})),
+        ("no REST route", lambda: ROUTER.resolve("GET", "/nope", {})),
         ("bad token", lambda: PageTokens(b"k" * 32).decode("forged", query)),
         (
             "constraint",

@@ -2,8 +2,8 @@
 
 Whatever arrives (any X-Amz-Target, content type, header, Host, body; unsigned, signed
 with a made-up signature, or signed for real), the answer is a 2xx or a 4xx in AWS JSON
-({"__type", "message"} for a failure) with an x-amzn-RequestId, and the server still
-answers afterwards. Signed cases carry arbitrary JSON for every operation the gateway
+({"__type", "message"} for a failure; google.rpc.Status JSON for a request that speaks
+REST) with an x-amzn-RequestId, and the server still answers afterwards. Signed cases carry arbitrary JSON for every operation the gateway
 offers, so they reach the core: the marshaller, the constraints, pagination, storage.
 
 Runs on SQLite and on PostgreSQL (the session `server` fixture), deterministically
@@ -28,14 +28,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nbpresign.client import Client, NbpresignError
-from nbpresign.server.api.methods import GATEWAY_METHODS, Method
+from nbpresign.server.api.methods import AWS_JSON_METHODS, Method
 from nbpresign.server.gateway.nesting import MAX_DEPTH
 from nbpresign.v1 import constraints_pb2
 
 from conftest import Server, exchange, raw_request, sign_http
 
 JSON_11 = "application/x-amz-json-1.1"
-OPERATIONS = {m.name: m for m in GATEWAY_METHODS}
+REST_JSON = "application/json"
+OPERATIONS = {m.name: m for m in AWS_JSON_METHODS}
 # The codes of a refusal before the core: a signed case must get past them.
 AUTHENTICATION = {
     "MissingAuthenticationToken",
@@ -251,16 +252,28 @@ class Answer:
         return str(self.payload.get("__type", self.status))
 
 
+# A failure in each dialect: AWS JSON's {"__type", "message"}; for a request that speaks
+# REST (no X-Amz-Target, a path other than "/"), google.rpc.Status JSON.
+FAILURE_MEMBERS: dict[str, dict[str, type]] = {
+    JSON_11: {"__type": str, "message": str},
+    REST_JSON: {"code": int, "message": str, "details": list},
+}
+
+
 def send(server: Server, request: bytes) -> Answer:
     status, headers, body = exchange(server.http_port, request)
     assert 200 <= status < 300 or 400 <= status < 500, (status, body)
-    assert headers.get("content-type") == JSON_11, (status, headers, body)
+    content_type = headers.get("content-type", "")
+    assert content_type in FAILURE_MEMBERS, (status, headers, body)
     assert headers.get("x-amzn-requestid"), headers
     payload = json.loads(body)
     assert isinstance(payload, dict)
     if status >= 400:
-        assert set(payload) == {"__type", "message"}, payload
-        assert isinstance(payload["__type"], str) and isinstance(payload["message"], str)
+        members = FAILURE_MEMBERS[content_type]
+        assert set(payload) == set(members), payload
+        assert all(isinstance(payload[k], kind) for k, kind in members.items()), payload
+        if content_type == REST_JSON:  # the same code as over AWS JSON, in the ErrorInfo
+            payload["__type"] = next(d["reason"] for d in payload["details"] if "reason" in d)
     return Answer(status, payload)
 
 
