@@ -18,7 +18,7 @@ import pytest
 
 from nbpresign.common import errors
 from nbpresign.server.api import constraints
-from nbpresign.server.api.pagination import PageTokens
+from nbpresign.server.api.pagination import PageTokens, query_binding
 from nbpresign.server.auth import sigv4
 from nbpresign.server.gateway import marshal, router
 from nbpresign.server.storage import InstanceQuery
@@ -106,7 +106,7 @@ def _refusals() -> list[tuple[str, Callable[[], object]]]:
         ("too deep", lambda: marshal.parse(b"[" * 100, nb.ListNotebookInstancesRequest)),
         ("unknown target", lambda: ROUTER.resolve("POST", "/", {"X-Amz-Target": "SageMaker.Nope"})),
         ("no REST route", lambda: ROUTER.resolve("GET", "/nope", {})),
-        ("bad token", lambda: PageTokens(b"k" * 32).decode("forged", query)),
+        ("bad token", lambda: PageTokens(b"k" * 32).decode("forged", query_binding(query))),
         (
             "constraint",
             lambda: constraints.check(presign_pb2.CreatePresignedNotebookInstanceUrlRequest()),

@@ -101,6 +101,7 @@ class Known:
     """What exists in the service, so that valid requests find something."""
 
     instance: str = "fuzz"  # a registered instance's name
+    arn: str = ""  # its ARN
     next_token: str = ""  # a NextToken the service issued (ListNotebookInstances, MaxResults 1)
 
 
@@ -127,24 +128,50 @@ made_up_tokens = st.one_of(
 def valid_value(field: FieldDescriptor, known: Known) -> st.SearchStrategy[Any]:
     """A value the field's constraints accept, read from its (nbpresign.v1.constraints)."""
     c = field.GetOptions().Extensions[constraints_pb2.constraints]
+    if field.is_repeated:
+        fewest = c.min_items if c.HasField("min_items") else 0
+        return st.lists(valid_item(field, c, known), min_size=fewest, max_size=3)
+    return valid_item(field, c, known)
+
+
+def valid_item(
+    field: FieldDescriptor, c: constraints_pb2.FieldConstraints, known: Known
+) -> st.SearchStrategy[Any]:
     if field.json_name == "NextToken":
         token = known.next_token or "A"
         return st.sampled_from([token, token[:-1], token + "A", token[::-1]])
+    if field.json_name == "ResourceArn" and known.arn:
+        return st.one_of(st.just(known.arn), st.just(known.arn + "x"), st.from_regex(c.pattern))
     if field.type == FieldDescriptor.TYPE_STRING:
-        if c.allowed_values:
-            return st.sampled_from(list(c.allowed_values))
-        if c.pattern:
-            longest = c.max_length if c.HasField("max_length") else 100
-            matching = st.from_regex(c.pattern, fullmatch=True).filter(lambda v: len(v) <= longest)
-            if field.json_name == "NotebookInstanceName":
-                return st.one_of(st.just(known.instance), st.just(known.instance.upper()), matching)
-            return matching
-        return st.text(max_size=40)
-    if field.type == FieldDescriptor.TYPE_MESSAGE:  # a timestamp
-        return st.floats(0, 4e9) | st.integers(0, 4 * 10**9)
+        return valid_string(field, c, known)
+    if field.type == FieldDescriptor.TYPE_MESSAGE:
+        message = field.message_type
+        assert message is not None
+        if message.full_name == "google.protobuf.Timestamp":
+            return st.floats(0, 4e9) | st.integers(0, 4 * 10**9)
+        return st.fixed_dictionaries({f.json_name: valid_value(f, known) for f in message.fields})
     low = c.min_value if c.HasField("min_value") else -(2**31)
     high = c.max_value if c.HasField("max_value") else 2**31 - 1
     return st.integers(low, high)
+
+
+def valid_string(
+    field: FieldDescriptor, c: constraints_pb2.FieldConstraints, known: Known
+) -> st.SearchStrategy[str]:
+    shortest = c.min_length if c.HasField("min_length") else 0
+    longest = c.max_length if c.HasField("max_length") else 100
+    if c.allowed_values:
+        return st.sampled_from(list(c.allowed_values))
+    if "\\p{" in c.pattern:  # Java's Unicode classes, which Python's re lacks
+        alphabet = st.characters(categories=["L", "Zs", "N"], include_characters="_.:/=+-@")
+        return st.text(alphabet, min_size=shortest, max_size=min(longest, 40))
+    if c.pattern:
+        matching = st.from_regex(c.pattern, fullmatch=True)
+        matching = matching.filter(lambda v: shortest <= len(v) <= longest)
+        if field.json_name == "NotebookInstanceName":
+            return st.one_of(st.just(known.instance), st.just(known.instance.upper()), matching)
+        return matching
+    return st.text(min_size=shortest, max_size=min(longest, 40))
 
 
 def injected(value: str, where: int, what: str) -> str:
@@ -153,18 +180,43 @@ def injected(value: str, where: int, what: str) -> str:
     return value[:at] + what + value[at:]
 
 
+NASTY = st.sampled_from(["\0", "\ud800", "\0", "\udfff", "\x01", "\u2028", "é"])
+
+
 def corrupted(field: FieldDescriptor, known: Known) -> st.SearchStrategy[Any]:
-    """A value one step from valid: NUL or a lone surrogate inside a valid string, a huge
-    or fractional number, a made-up NextToken, or any JSON at all."""
+    """A value one step from valid: NUL or a lone surrogate inside a valid string (in a
+    list or a nested message too), a huge or fractional number, a made-up NextToken, a
+    list of too many, or any JSON at all."""
     if field.json_name == "NextToken":
         return st.one_of(made_up_tokens, member_value(field))
-    if field.type == FieldDescriptor.TYPE_STRING:
-        nasty = st.sampled_from(["\0", "\ud800", "\0", "\udfff", "\x01", "\u2028", "é"])
-        return st.one_of(
-            st.builds(injected, valid_value(field, known), st.integers(0, 100), nasty),
-            member_value(field),
+    if field.is_repeated:
+        c = field.GetOptions().Extensions[constraints_pb2.constraints]
+        item = valid_item(field, c, known)
+        one_bad = st.builds(
+            lambda a, b: [*a, b], st.lists(item, max_size=2), corrupted_item(field, c, known)
         )
-    return member_value(field)
+        return st.one_of(one_bad, st.lists(item, min_size=51, max_size=60), member_value(field))
+    c = field.GetOptions().Extensions[constraints_pb2.constraints]
+    return st.one_of(corrupted_item(field, c, known), member_value(field))
+
+
+def corrupted_item(
+    field: FieldDescriptor, c: constraints_pb2.FieldConstraints, known: Known
+) -> st.SearchStrategy[Any]:
+    if field.type == FieldDescriptor.TYPE_STRING:
+        return st.builds(injected, valid_string(field, c, known), st.integers(0, 100), NASTY)
+    message = field.message_type
+    if message is None or message.full_name == "google.protobuf.Timestamp":
+        return member_value(field)
+    inner = list(message.fields)
+
+    @st.composite
+    def one_member_off(draw: st.DrawFn) -> dict[str, Any]:
+        valid = draw(valid_item(field, c, known))
+        bad = draw(st.sampled_from(inner))
+        return {**valid, bad.json_name: draw(corrupted(bad, known))}
+
+    return one_member_off()
 
 
 @st.composite
@@ -323,7 +375,8 @@ def test_signed_json_for_every_operation_reaches_the_core(
             client.register_notebook_instance(name, "http://127.0.0.1:9/")
             registered_names.add(name)
         token = client.list_notebook_instances(max_results=1).next_token
-    known = Known(instance=f"{prefix}-a", next_token=token)
+        arn = client.describe_notebook_instance(f"{prefix}-a").notebook_instance_arn
+    known = Known(instance=f"{prefix}-a", arn=arn, next_token=token)
 
     @BUDGET
     @given(data=st.data(), operation=st.sampled_from(sorted(OPERATIONS)))
