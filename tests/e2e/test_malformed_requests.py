@@ -174,7 +174,7 @@ def test_deep_json_is_a_serialization_error(server: Server, levels: int) -> None
             "jupyterToken",
         ),
         ("ListNotebookInstances", {"NextToken": "\0"}, "nextToken"),
-        ("DescribeNotebookInstance", {"NotebookInstanceName": "a\0"}, "notebookInstanceName"),
+        ("ListNotebookInstances", {"NameContains": "a\0"}, "nameContains"),
     ],
 )
 def test_null_characters_are_refused_over_json(
@@ -187,6 +187,16 @@ def test_null_characters_are_refused_over_json(
         f"at '{member}' failed to satisfy constraint: Member must not contain null characters"
         in payload["message"]
     )
+
+
+def test_a_null_character_in_the_resource_name_is_refused(server: Server) -> None:
+    # Authorization runs first and looks the instance up (its tags are condition keys), so
+    # the name meets storage, which refuses what it cannot store, before the constraints.
+    body = json.dumps({"NotebookInstanceName": "a\0"}).encode()
+    status, payload = answer(
+        server.http_port, signed_call(server, "DescribeNotebookInstance", body)
+    )
+    assert (status, payload["__type"]) == (400, "ValidationException")
 
 
 def test_null_characters_are_refused_over_grpc(server: Server) -> None:
