@@ -1,6 +1,7 @@
 """The benchmark: nbpresign against the fastest things it could be, in one run, here.
 
     python bench/run.py [--seconds 10] [--out bench/results.json] [--soak SECONDS]
+    python bench/run.py --only proxy-websockets    # that scenario alone, merged into --out
 
 Scenarios, each driven by a load generator in its own process:
     grpc-bare        a bare grpc.aio handler returning a constant message      (h2load)
@@ -11,6 +12,8 @@ Scenarios, each driven by a load generator in its own process:
     http-presign     the same call through the AWS JSON gateway, SigV4+policy   (wrk)
     *-presign-pg     the two presign paths again, on PostgreSQL                 (h2load, wrk)
     redeem+proxy     open a URL (redeem, 303, cookie) then GET /api/status     (Python, aiohttp)
+    proxy-websockets 2,000 proxied WebSockets open across 20 notebooks, GET
+                     /api/status through the proxy at a steady rate meanwhile  (Python, aiohttp)
 then p99 at half of each presign path's maximum rate (h2load --rps), and gRPC presign with
 10 and with 100,000 registered instances (two services side by side, measured in alternating
 rounds; the median round of each is kept). Prints a table; writes the same as JSON.
@@ -40,6 +43,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from loads import Stats, from_latencies, h2load, lua_post, wrk  # noqa: E402
+from websocket_scenario import run_scenario, summary  # noqa: E402
 
 from nbpresign.client import Client  # noqa: E402
 from nbpresign.client.credentials import SigningIdentity  # noqa: E402
@@ -305,6 +309,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "redeem+proxy",
             from_latencies(measured["latencies"], measured["seconds"], measured["failures"]),
         )
+        websockets, detail = proxy_websockets(args, service, jupyter)
+        record("proxy-websockets", websockets)
+        results["proxy_websockets"] = detail
 
         print("p99 at half the maximum rate", flush=True)
         half = scenarios["grpc-presign"]["rps"] / 2
@@ -354,6 +361,44 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             process.terminate()
             process.communicate(timeout=30)
         stop_jupyter(jupyter)
+    return results
+
+
+def proxy_websockets(
+    args: argparse.Namespace, service: Service, jupyter: Jupyter
+) -> tuple[Stats, dict[str, Any]]:
+    print("2,000 open WebSockets", flush=True)
+    stats, detail = run_scenario(
+        service.grpc_port,
+        service.identity,
+        service.pid,
+        (jupyter.url, jupyter.token),
+        seconds=args.websocket_seconds,
+        rate=args.websocket_rate,
+    )
+    print(f"  {summary(stats, detail)}", flush=True)
+    return stats, detail
+
+
+def run_only_websockets(args: argparse.Namespace) -> dict[str, Any]:
+    """The proxy-websockets scenario alone; the other results in --out are kept."""
+    results = json.loads(args.out.read_text()) if args.out.exists() else {"scenarios": {}}
+    results.setdefault("machine", f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores")
+    results.setdefault("seconds", args.seconds)
+    scratch = Path(tempfile.mkdtemp(prefix="nbpresign-bench-"))
+    (scratch / "notebooks").mkdir()
+    processes: list[subprocess.Popen[str]] = []
+    jupyter = start_jupyter(scratch / "notebooks")
+    try:
+        service = start_service(scratch / "data", jupyter, processes)
+        stats, detail = proxy_websockets(args, service, jupyter)
+    finally:
+        for process in processes:
+            process.terminate()
+            process.communicate(timeout=30)
+        stop_jupyter(jupyter)
+    results["scenarios"]["proxy-websockets"] = stats.as_dict()
+    results["proxy_websockets"] = detail
     return results
 
 
@@ -410,9 +455,16 @@ def table(results: dict[str, Any]) -> str:
             f"| {name} | {s['rps']:.0f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {ratio} | {floor} |"
         )
     lines.append("")
-    lines.append(
-        f"registry 10 -> many: p50 {results['registry_p50_change']:+.1%}, req/s {results['registry_rps_change']:+.1%}"
-    )
+    if "registry_p50_change" in results:
+        lines.append(
+            f"registry 10 -> many: p50 {results['registry_p50_change']:+.1%}, req/s {results['registry_rps_change']:+.1%}"
+        )
+    if "proxy_websockets" in results:
+        ws = results["proxy_websockets"]
+        lines.append(
+            f"proxy-websockets: {ws['websockets_open_at_end']} of {ws['websockets_asked']} open at the end, "
+            f"server peak {ws['server_peak_fds']} descriptors of {ws['fd_limit']}"
+        )
     if results.get("soak", {}).get("growth") is not None:
         lines.append(
             f"soak: RSS growth after warm-up {results['soak']['growth']:+.1%} over {results['soak']['seconds']} s"
@@ -442,8 +494,29 @@ def main() -> None:
         action="store_false",
         help="skip the presign runs on PostgreSQL (a scratch database on NBPRESIGN_TEST_PG)",
     )
+    parser.add_argument(
+        "--websocket-seconds",
+        type=float,
+        default=30,
+        help="steady requests while 2,000 WebSockets are open (default 30)",
+    )
+    parser.add_argument(
+        "--websocket-rate",
+        type=float,
+        default=100,
+        help="requests per second meanwhile (default 100)",
+    )
+    parser.add_argument(
+        "--only", choices=["proxy-websockets"], help="run this scenario alone, merged into --out"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     args = parser.parse_args()
+    if args.only:
+        results = run_only_websockets(args)
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+        print()
+        print(table(results))
+        return
     if args.postgresql:
         args.postgresql = asyncio.run(create_database())
     try:

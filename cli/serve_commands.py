@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from nbpresign.client.credentials import NoCredentialsError, resolve
 from nbpresign.common import defaults
@@ -19,10 +20,31 @@ from nbpresign.server.http import bodies
 from nbpresign.server.notebooks import signing_keys
 from nbpresign.server.notebooks.urls import DEFAULT_URL_TEMPLATE, TemplateError
 from nbpresign.server.process import assembly, limits, service, settings, workers
+from nbpresign.server.proxy import limits as proxy_limits
 from nbpresign.server.storage import StorageError
 from nbpresign.server.storage.opening import open_storage
 
 Subparsers = Any  # argparse's _SubParsersAction is private
+
+# serve's options for the notebook proxy's bounds -> (the proxy Limits field, its help).
+PROXY_LIMIT_OPTIONS = {
+    "--proxy-requests-per-notebook": ("requests_per_notebook", "plain requests in flight"),
+    "--proxy-requests-per-session": ("requests_per_session", "of those, from one browser"),
+    "--proxy-websockets-per-notebook": ("websockets_per_notebook", "WebSockets open"),
+    "--proxy-websockets-per-session": ("websockets_per_session", "of those, from one browser"),
+    "--proxy-wait": ("wait_seconds", "seconds to wait for a place before a 503 page"),
+}
+
+
+def _proxy_limit_value(text: str, name: str) -> int | float:
+    """The value of the proxy's Limits field `name` in `text`, checked as Limits checks it."""
+    kind: type[int] | type[float] = type(getattr(proxy_limits.DEFAULT_LIMITS, name))
+    try:
+        value = kind(text)
+        proxy_limits.Limits(**{name: cast(Any, value)})
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
 
 
 def add_to(commands: Subparsers) -> None:
@@ -84,6 +106,7 @@ def add_to(commands: Subparsers) -> None:
         help="processes sharing the ports, each with its own event loop (default: 1)",
     )
     _add_limit_options(serve)
+    _add_proxy_limit_options(serve)
     serve.set_defaults(run=_serve)
 
     rotate = commands.add_parser(
@@ -184,6 +207,24 @@ def _limits(args: argparse.Namespace) -> limits.Limits:
     )
 
 
+def _add_proxy_limit_options(parser: argparse.ArgumentParser) -> None:
+    for option, (name, text) in PROXY_LIMIT_OPTIONS.items():
+        parser.add_argument(
+            option,
+            type=functools.partial(_proxy_limit_value, name=name),
+            default=getattr(proxy_limits.DEFAULT_LIMITS, name),
+            dest=name,
+            metavar="SECONDS" if name == "wait_seconds" else "N",
+            help=f"{text} (default: %(default)s)",
+        )
+
+
+def _proxy_limits(args: argparse.Namespace) -> proxy_limits.Limits:
+    return proxy_limits.Limits(
+        **{name: getattr(args, name) for name, _ in PROXY_LIMIT_OPTIONS.values()}
+    )
+
+
 def _announce(endpoints: service.Endpoints) -> None:
     print(f"nbpresign: gRPC on {endpoints.grpc}", flush=True)
     print(f"nbpresign: AWS JSON gateway on {endpoints.http}", flush=True)
@@ -225,6 +266,7 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         limits=_limits(args),
         shutdown_grace=args.shutdown_grace,
+        proxy_limits=_proxy_limits(args),
     )
     try:
         if options.workers > 1:

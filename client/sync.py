@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 
 import grpc
@@ -14,7 +15,13 @@ from nbpresign.v1 import iam_pb2 as iam
 from nbpresign.v1 import iam_pb2_grpc as iam_grpc
 from nbpresign.v1 import notebook_instances_pb2 as nb
 from nbpresign.v1 import notebook_instances_pb2_grpc as nb_grpc
-from nbpresign.v1 import presign_pb2_grpc
+from nbpresign.v1 import presign_pb2_grpc, tags_pb2
+
+Tags = Mapping[str, str]  # tag key -> value
+
+
+def _tags(tags: Tags) -> list[tags_pb2.Tag]:
+    return [tags_pb2.Tag(key=k, value=v) for k, v in tags.items()]
 
 
 class Client:
@@ -51,12 +58,18 @@ class Client:
             return self._presign.CreatePresignedNotebookInstanceUrl(request).authorized_url
 
     def register_notebook_instance(
-        self, name: str, jupyter_server_url: str, jupyter_token: str = ""
+        self,
+        name: str,
+        jupyter_server_url: str,
+        jupyter_token: str = "",
+        *,
+        tags: Tags | None = None,
     ) -> str:
         request = nb.RegisterNotebookInstanceRequest(
             notebook_instance_name=name,
             jupyter_server_url=jupyter_server_url,
             jupyter_token=jupyter_token,
+            tags=_tags(tags or {}),
         )
         with rpc_errors():
             return self._instances.RegisterNotebookInstance(request).notebook_instance_arn
@@ -184,3 +197,95 @@ class Client:
     def delete_login_profile(self, user_name: str) -> None:
         with rpc_errors():
             self._iam.DeleteLoginProfile(iam.DeleteLoginProfileRequest(user_name=user_name))
+
+    # Issue 12: tags on instances (by ARN, as SageMaker names them) and on users; groups.
+
+    def add_tags(self, resource_arn: str, tags: Tags) -> None:
+        with rpc_errors():
+            self._instances.AddTags(nb.AddTagsRequest(resource_arn=resource_arn, tags=_tags(tags)))
+
+    def list_tags(self, resource_arn: str) -> dict[str, str]:
+        """Every tag, through every page."""
+        found: dict[str, str] = {}
+        token = ""
+        with rpc_errors():
+            while True:
+                request = nb.ListTagsRequest(resource_arn=resource_arn, next_token=token)
+                page = self._instances.ListTags(request)
+                found.update((t.key, t.value) for t in page.tags)
+                token = page.next_token
+                if not token:
+                    return found
+
+    def delete_tags(self, resource_arn: str, tag_keys: Sequence[str]) -> None:
+        with rpc_errors():
+            request = nb.DeleteTagsRequest(resource_arn=resource_arn, tag_keys=tag_keys)
+            self._instances.DeleteTags(request)
+
+    def tag_user(self, user_name: str, tags: Tags) -> None:
+        with rpc_errors():
+            self._iam.TagUser(iam.TagUserRequest(user_name=user_name, tags=_tags(tags)))
+
+    def untag_user(self, user_name: str, tag_keys: Sequence[str]) -> None:
+        with rpc_errors():
+            self._iam.UntagUser(iam.UntagUserRequest(user_name=user_name, tag_keys=tag_keys))
+
+    def list_user_tags(self, user_name: str) -> dict[str, str]:
+        with rpc_errors():
+            page = self._iam.ListUserTags(iam.ListUserTagsRequest(user_name=user_name))
+            return {t.key: t.value for t in page.tags}
+
+    def create_group(self, group_name: str) -> iam.Group:
+        with rpc_errors():
+            return self._iam.CreateGroup(iam.CreateGroupRequest(group_name=group_name)).group
+
+    def get_group(self, group_name: str) -> iam.GetGroupResponse:
+        with rpc_errors():
+            return self._iam.GetGroup(iam.GetGroupRequest(group_name=group_name))
+
+    def list_groups(self) -> list[iam.Group]:
+        with rpc_errors():
+            return list(self._iam.ListGroups(iam.ListGroupsRequest()).groups)
+
+    def delete_group(self, group_name: str) -> None:
+        with rpc_errors():
+            self._iam.DeleteGroup(iam.DeleteGroupRequest(group_name=group_name))
+
+    def add_user_to_group(self, group_name: str, user_name: str) -> None:
+        with rpc_errors():
+            request = iam.AddUserToGroupRequest(group_name=group_name, user_name=user_name)
+            self._iam.AddUserToGroup(request)
+
+    def remove_user_from_group(self, group_name: str, user_name: str) -> None:
+        with rpc_errors():
+            request = iam.RemoveUserFromGroupRequest(group_name=group_name, user_name=user_name)
+            self._iam.RemoveUserFromGroup(request)
+
+    def list_groups_for_user(self, user_name: str) -> list[iam.Group]:
+        with rpc_errors():
+            request = iam.ListGroupsForUserRequest(user_name=user_name)
+            return list(self._iam.ListGroupsForUser(request).groups)
+
+    def put_group_policy(self, group_name: str, policy_name: str, policy_document: str) -> None:
+        request = iam.PutGroupPolicyRequest(
+            group_name=group_name, policy_name=policy_name, policy_document=policy_document
+        )
+        with rpc_errors():
+            self._iam.PutGroupPolicy(request)
+
+    def get_group_policy(self, group_name: str, policy_name: str) -> str:
+        """The policy document."""
+        with rpc_errors():
+            request = iam.GetGroupPolicyRequest(group_name=group_name, policy_name=policy_name)
+            return self._iam.GetGroupPolicy(request).policy_document
+
+    def list_group_policies(self, group_name: str) -> list[str]:
+        """The policies' names."""
+        with rpc_errors():
+            request = iam.ListGroupPoliciesRequest(group_name=group_name)
+            return list(self._iam.ListGroupPolicies(request).policy_names)
+
+    def delete_group_policy(self, group_name: str, policy_name: str) -> None:
+        with rpc_errors():
+            request = iam.DeleteGroupPolicyRequest(group_name=group_name, policy_name=policy_name)
+            self._iam.DeleteGroupPolicy(request)

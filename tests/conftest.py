@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import configparser
 import contextlib
+import http.client
 import os
 import signal
 import socket
@@ -58,6 +59,28 @@ def sign_http(
     request = AWSRequest(method=method, url=url, data=body, headers=headers)
     SigV4Auth(identity.credentials, "sagemaker", identity.region).add_auth(request)
     return dict(request.headers.items())
+
+
+def raw_request(
+    host: bytes,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes,
+    *,
+    line: bytes = b"POST / HTTP/1.1",
+) -> bytes:
+    """One HTTP/1.1 request, byte for byte as given (Content-Length added)."""
+    head = [line, b"Host: " + host, *(name + b": " + value for name, value in headers)]
+    head.append(b"Content-Length: " + str(len(body)).encode())
+    return b"\r\n".join(head) + b"\r\n\r\n" + body
+
+
+def exchange(port: int, request: bytes, timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
+    """Sends `request` on a fresh connection; the status, headers (lower-case names), body."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(request)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
 
 
 @dataclass

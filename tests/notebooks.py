@@ -4,22 +4,30 @@ clock the test moves, and an aiohttp client that resolves *.localhost as browser
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import html
+import json
 import os
+import re
 import secrets
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from nbpresign.client import AsyncClient
 from nbpresign.client.credentials import SigningIdentity
 from nbpresign.server.process import service
 from nbpresign.server.process.settings import Settings
@@ -40,11 +48,15 @@ class Jupyter:
 
 
 def start_jupyter(
-    root: Path, port: int | None = None, timeout: float = 60, base_url: str = "/"
+    root: Path,
+    port: int | None = None,
+    timeout: float = 60,
+    base_url: str = "/",
+    token: str | None = None,
 ) -> Jupyter:
     """A real jupyter_server (with JupyterLab's extension, when installed) on loopback."""
     port = port or free_port()
-    token = secrets.token_hex(24)
+    token = token or secrets.token_hex(24)
     command = [
         sys.executable,
         "-m",
@@ -80,6 +92,53 @@ def start_jupyter(
             time.sleep(0.2)
     process.kill()
     raise TimeoutError("jupyter_server did not start")
+
+
+# Jupyter tokens as operators make them: every alphabet the proxy must keep from browsers.
+TOKEN_ALPHABETS = {
+    "hex": lambda: secrets.token_hex(24),
+    # Standard base64 always has "=" padding here, and "+" and "/" are forced in.
+    "base64": lambda: "+/" + base64.b64encode(secrets.token_bytes(31)).decode(),
+    "urlsafe": lambda: "-_" + base64.urlsafe_b64encode(secrets.token_bytes(30)).decode(),
+    "markup": lambda: "<a>&'\"" + secrets.token_hex(12) + "\"'&<b>",
+}
+
+
+def _lower_escapes(text: str) -> str:
+    return re.sub(r"%[0-9A-F]{2}", lambda m: m[0].lower(), text)
+
+
+def written_forms(token: str) -> dict[str, str]:
+    """How encoders in the wild write a token: none may reach a browser. Written here
+    with the standard library, apart from the proxy's own code."""
+    quoted, slash_kept = urllib.parse.quote(token, safe=""), urllib.parse.quote(token)
+    forms = {
+        "raw": token,
+        "percent": quoted,
+        "percent lower-case": _lower_escapes(quoted),
+        "percent, / kept": slash_kept,  # what Jupyter writes into data-jupyter-api-token
+        "percent, / kept, lower-case": _lower_escapes(slash_kept),
+        "form": urllib.parse.quote_plus(token),
+        "percent twice": urllib.parse.quote(quoted, safe=""),
+        "json": json.dumps(token)[1:-1],
+        "json, \\u for all but letters and digits": "".join(
+            c if c.isalnum() else f"\\u{ord(c):04x}" for c in token
+        ),
+        "json, \\u upper-case": "".join(c if c.isalnum() else f"\\u{ord(c):04X}" for c in token),
+        "json, </ written <\\/": json.dumps(token)[1:-1].replace("/", "\\/"),
+        "html": html.escape(token),  # &lt; &gt; &amp; &quot; &#x27;
+        "html, markupsafe's": "".join(
+            {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"}.get(c, c)
+            for c in token
+        ),
+        "html, named": "".join(
+            {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"}.get(c, c)
+            for c in token
+        ),
+        "html, numeric": "".join(c if c.isalnum() else f"&#{ord(c)};" for c in token),
+        "html, hex": "".join(c if c.isalnum() else f"&#x{ord(c):x};" for c in token),
+    }
+    return forms
 
 
 def stop_jupyter(jupyter: Jupyter) -> None:
@@ -168,6 +227,75 @@ def browser_session() -> aiohttp.ClientSession:
         connector=aiohttp.TCPConnector(resolver=LoopbackResolver()),
         cookie_jar=aiohttp.CookieJar(),
     )
+
+
+# What end-to-end tests do with a live service and a browser session.
+
+
+async def register(live: LiveService, jupyter_url: str, token: str, name: str | None = None) -> str:
+    name = name or f"nb-{uuid.uuid4().hex[:8]}"
+    async with AsyncClient(live.grpc_target, identity=live.identity) as client:
+        await client.register_notebook_instance(name, jupyter_url, token)
+    return name
+
+
+async def mint(live: LiveService, name: str, duration: int | None = None) -> str:
+    async with AsyncClient(live.grpc_target, identity=live.identity) as client:
+        return await client.create_presigned_notebook_instance_url(name, duration)
+
+
+def origin(live: LiveService, name: str) -> str:
+    return f"http://{name}.localhost:{live.http_port}"
+
+
+async def redeem(session: aiohttp.ClientSession, url: str) -> aiohttp.ClientResponse:
+    async with session.get(url, allow_redirects=False) as response:
+        return response
+
+
+async def start_kernel(browser: aiohttp.ClientSession, base: str) -> str:
+    async with browser.post(
+        f"{base}/api/kernels", json={"name": "python3"}, headers={"Origin": base}
+    ) as started:
+        assert started.status == 201, await started.text()
+        kernel_id: str = (await started.json())["id"]
+        return kernel_id
+
+
+def execute_request(code: str, session_id: str) -> dict[str, Any]:
+    return {
+        "header": {
+            "msg_id": uuid.uuid4().hex,
+            "username": "test",
+            "session": session_id,
+            "msg_type": "execute_request",
+            "version": "5.3",
+            "date": datetime.now(UTC).isoformat(),
+        },
+        "parent_header": {},
+        "metadata": {},
+        "content": {
+            "code": code,
+            "silent": False,
+            "store_history": False,
+            "user_expressions": {},
+            "allow_stdin": False,
+        },
+        "channel": "shell",
+        "buffers": [],
+    }
+
+
+# Debian's chromium, as Playwright drives it here (it never downloads a browser).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # runs as root here
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @contextlib.contextmanager

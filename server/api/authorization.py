@@ -2,12 +2,17 @@
 
 action    "<service's action_prefix>:<RPC name>"
 resource  the ARN of what the request names (an instance, a user), else "*"
+policies  the user's own and their groups' (an explicit Deny in any of them wins)
 context   aws:SourceIp, aws:CurrentTime, aws:EpochTime, aws:PrincipalArn,
-          aws:username, aws:PrincipalType, aws:SecureTransport
+          aws:username, aws:userid, aws:PrincipalType, aws:SecureTransport,
+          aws:PrincipalTag/*; on an instance aws:ResourceTag/* and sagemaker:ResourceTag/*;
+          on a request that sets tags (AddTags, register with Tags) aws:RequestTag/* and
+          aws:TagKeys (iam.request_context)
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -20,12 +25,14 @@ from nbpresign.server.api.context import CallContext
 from nbpresign.server.api.core import Handler, Interceptor
 from nbpresign.server.api.methods import Method
 from nbpresign.server.auth.sigv4 import INVALID_TOKEN
-from nbpresign.server.iam.identities import ACTIVE, Principal, user_arn
+from nbpresign.server.iam.identities import ACTIVE, Principal, group_arn, user_arn
 from nbpresign.server.iam.login_profiles import is_profile_id
 from nbpresign.server.iam.policy import Decision, Policy, evaluate, parse
+from nbpresign.server.iam.request_context import principal_keys, request_keys, resource_keys
+from nbpresign.server.iam.variables import Value
 from nbpresign.server.notebooks.site import Site
 from nbpresign.server.storage import Storage
-from nbpresign.v1 import authz_pb2
+from nbpresign.v1 import authz_pb2, tags_pb2
 
 
 @lru_cache(maxsize=1024)
@@ -54,11 +61,23 @@ class Authorizer:
         self._clock = clock
 
     async def decide(
-        self, principal: Principal, action: str, resource: str, *, source_ip: str, secure: bool
+        self,
+        principal: Principal,
+        action: str,
+        resource: str,
+        *,
+        source_ip: str,
+        secure: bool,
+        instance_key: str | None = None,
+        request_tags: Sequence[tuple[str, str]] | None = None,
     ) -> Decision:
-        documents = await self._storage.list_user_policies(principal.user_name)
+        """`instance_key`: the resource is that instance (its tags are read); `request_tags`:
+        the tags the request sets."""
+        access = await self._storage.access_of(principal.user_name)  # one round trip
+        if access is None:  # deleted since: nothing allows anything
+            return Decision.IMPLICIT_DENY
         now = self._clock()
-        context = {
+        context: dict[str, Value] = {
             "aws:sourceip": source_ip,
             "aws:currenttime": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "aws:epochtime": str(int(now)),
@@ -66,8 +85,13 @@ class Authorizer:
             "aws:username": principal.user_name,
             "aws:principaltype": "User",
             "aws:securetransport": "true" if secure else "false",
+            **principal_keys(access.user_id, access.tags),
         }
-        return evaluate((_parsed(d) for _, d in documents), action, resource, context)
+        if instance_key is not None:
+            context.update(resource_keys(await self._storage.instance_tags(instance_key)))
+        if request_tags is not None:
+            context.update(request_keys(request_tags))
+        return evaluate((_parsed(d) for d in access.documents), action, resource, context)
 
     async def check_key(self, principal: Principal) -> None:
         """The access key that signed for `principal` still stands: it exists, is active
@@ -86,22 +110,56 @@ class Authorizer:
             raise errors.UNRECOGNIZED_CLIENT(INVALID_TOKEN)
 
     async def check(
-        self, principal: Principal, action: str, resource: str, ctx: CallContext
+        self,
+        principal: Principal,
+        action: str,
+        resource: str,
+        ctx: CallContext,
+        *,
+        instance_key: str | None = None,
+        request_tags: Sequence[tuple[str, str]] | None = None,
     ) -> None:
         decision = await self.decide(
-            principal, action, resource, source_ip=ctx.source_ip, secure=ctx.secure_transport
+            principal,
+            action,
+            resource,
+            source_ip=ctx.source_ip,
+            secure=ctx.secure_transport,
+            instance_key=instance_key,
+            request_tags=request_tags,
         )
         if decision is not Decision.ALLOW:
             raise access_denied(principal, action, resource, decision)
 
 
-def resource_arn(site: Site, method: Method, request: Message) -> str:
+def resource_of(site: Site, method: Method, request: Message) -> tuple[str, str | None]:
+    """The ARN a request acts on, and the instance's key when that is an instance."""
     if method.resource_field is None:
-        return "*"
+        return "*", None
     name = getattr(request, method.resource_field)
     if method.resource_kind == authz_pb2.RESOURCE_KIND_USER:
-        return user_arn(site.account_id, name)
-    return site.arn(name)
+        return user_arn(site.account_id, name), None
+    if method.resource_kind == authz_pb2.RESOURCE_KIND_GROUP:
+        return group_arn(site.account_id, name), None
+    if method.resource_kind == authz_pb2.RESOURCE_KIND_NOTEBOOK_INSTANCE_ARN:
+        if not name:  # missing: validation says so in its own words; authorize on "*"
+            return "*", None
+        name = site.instance_key(name)
+    return site.arn(name), name.lower()
+
+
+def resource_arn(site: Site, method: Method, request: Message) -> str:
+    return resource_of(site, method, request)[0]
+
+
+def request_tags(request: Message) -> list[tuple[str, str]] | None:
+    """The tags a request sets (its `Tags` member, when it has one and sends some)."""
+    field = request.DESCRIPTOR.fields_by_name.get("tags")
+    if field is None or field.message_type is not tags_pb2.Tag.DESCRIPTOR:
+        return None
+    items: list[tags_pb2.Tag] = getattr(request, field.name)
+    found = [(t.key, t.value) for t in items]
+    return found or None
 
 
 def authorize_with(authorizer: Authorizer, site: Site) -> Interceptor:
@@ -112,8 +170,14 @@ def authorize_with(authorizer: Authorizer, site: Site) -> Interceptor:
     ) -> Message:
         if ctx.principal is None:
             raise errors.MISSING_AUTHENTICATION("Missing Authentication Token")
+        resource, instance_key = resource_of(site, method, request)
         await authorizer.check(
-            ctx.principal, method.action, resource_arn(site, method, request), ctx
+            ctx.principal,
+            method.action,
+            resource,
+            ctx,
+            instance_key=instance_key,
+            request_tags=request_tags(request),
         )
         return await proceed(request, ctx)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,6 +40,18 @@ SIGNATURE_MISMATCH = (
 INVALID_TOKEN = "The security token included in the request is invalid."  # noqa: S105 - a message
 
 _PART = re.compile(r"\s*(Credential|SignedHeaders|Signature)=([^,\s]*)\s*")
+
+# What the Authorization header and a signed header's value may hold. botocore hashes the
+# canonical request as UTF-8 text, clients send header values as Latin-1 bytes
+# (http.client) and aiohttp reads them as UTF-8 with surrogate escapes: outside printable
+# ASCII, no two of them agree on the bytes, so no such value can be verified.
+_PRINTABLE = re.compile(r"[\t\x20-\x7e]*")
+# RFC 3986 host [":" port]: an IP literal in brackets, or a reg-name or IPv4 address of
+# unreserved characters, sub-delims and %-escapes. Nothing that would end the authority of
+# the URL botocore splits ("/", "?", "#", "@"), nothing outside ASCII.
+_HOST = re.compile(
+    r"(?:\[(?P<literal>[0-9A-Fa-f:.]+)\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::[0-9]{0,5})?"
+)
 
 
 def missing_authentication() -> ServiceError:
@@ -82,6 +95,8 @@ class Authorization:
 def parse_authorization(value: str | None) -> Authorization:
     if not value:
         raise missing_authentication()
+    if not _PRINTABLE.fullmatch(value):
+        raise incomplete("The Authorization header must hold printable ASCII characters only.")
     algorithm, _, rest = value.partition(" ")
     if algorithm != ALGORITHM:
         raise incomplete(f"Unsupported authorization type: {algorithm or 'none'}; use {ALGORITHM}.")
@@ -136,6 +151,7 @@ def check_scope(auth: Authorization, request: SignedRequest, *, region: str, now
             f"from HTTP: '{auth.date}' != '{amz_date[:8]}', from '{amz_date}'."
         )
     _check_skew(signed_at, amz_date, now)
+    _check_signable(auth, request)
     claimed = request.headers.get("x-amz-content-sha256")
     if claimed is not None and claimed != request.body_sha256:
         raise invalid(
@@ -152,6 +168,39 @@ def _parse_amz_date(value: str) -> datetime:
         int(value[0:4]), int(value[4:6]), int(value[6:8]),
         int(value[9:11]), int(value[11:13]), int(value[13:15]), tzinfo=UTC,
     )  # fmt: skip
+
+
+def signed_host(request: SignedRequest) -> str:
+    """The host the signature covers: the Host header (HTTP/1.0 may send none)."""
+    return request.headers.get("host", request.host)
+
+
+def is_valid_host(host: str) -> bool:
+    """is_valid_host("127.0.0.1:8080") and ("[::1]:80"); not "[", "a b", "a/b" nor "h\xe9"."""
+    found = _HOST.fullmatch(host)
+    if found is None:
+        return False
+    literal = found.group("literal")
+    if literal is not None:
+        try:
+            ipaddress.IPv6Address(literal)
+        except ValueError:
+            return False
+    return True
+
+
+def _check_signable(auth: Authorization, request: SignedRequest) -> None:
+    """Refuses what no canonical request can be built from (botocore would raise on it)."""
+    if not is_valid_host(signed_host(request)):
+        raise invalid("The Host header must be a host name or address, and optionally a port.")
+    if not request.path.startswith("/") or not _PRINTABLE.fullmatch(request.path + request.query):
+        raise invalid("The request path must start with '/' and hold printable ASCII only.")
+    for name in auth.signed_headers:
+        if not _PRINTABLE.fullmatch(request.headers.get(name, "")):
+            raise invalid(
+                f"The value of the signed header '{name}' must hold printable ASCII "
+                "characters only."
+            )
 
 
 def _check_skew(signed_at: datetime, amz_date: str, now: datetime) -> None:
@@ -185,8 +234,8 @@ def expected_signature(
 ) -> str:
     """The signature `secret` gives this request, over exactly the headers the caller signed."""
     signed = {name: request.headers.get(name, "") for name in auth.signed_headers}
-    signed["host"] = request.headers.get("host", request.host)
-    url = f"http://{request.host}{request.path}" + (f"?{request.query}" if request.query else "")
+    host = signed["host"] = signed_host(request)
+    url = f"http://{host}{request.path}" + (f"?{request.query}" if request.query else "")
     aws_request = AWSRequest(method=request.method, url=url, headers=signed)
     aws_request.context["timestamp"] = amz_date
     signer = _Recomputer(Credentials(auth.key_id, secret), auth.region, request.body_sha256)

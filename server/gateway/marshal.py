@@ -26,6 +26,7 @@ from google.protobuf.message import Message
 
 from nbpresign.common import errors
 from nbpresign.common.errors import ServiceError
+from nbpresign.server.gateway.nesting import MAX_DEPTH, nesting_depth
 
 AWS_JSON = "application/x-amz-json-1.1"
 PROTO_JSON = "application/json"
@@ -73,6 +74,8 @@ def serialization_error(message: str) -> ServiceError:
 
 def load_object(body: bytes) -> dict[str, Any]:
     """The body as a JSON object; an empty body is an empty object."""
+    if nesting_depth(body) > MAX_DEPTH:
+        raise serialization_error(f"The request body nests deeper than {MAX_DEPTH} levels.")
     try:
         doc = json.loads(body) if body.strip() else {}
     except (ValueError, UnicodeDecodeError, RecursionError):

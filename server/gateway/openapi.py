@@ -127,7 +127,9 @@ def _constrained(schema: Schema, field: FieldDescriptor) -> Schema:
     for name, keyword in (("min_value", "minimum"), ("max_value", "maximum")):
         if c.HasField(name):  # type: ignore[arg-type]
             schema[keyword] = getattr(c, name)
-    if c.pattern:
+    # Java's \p{L} classes (tag patterns) are ECMA-262 only under the "u" flag, which
+    # JSON Schema does not set: such a pattern is enforced by the service, not documented.
+    if c.pattern and "\\p{" not in c.pattern:
         schema["pattern"] = anchored(c.pattern)
     if c.allowed_values:
         schema["enum"] = list(c.allowed_values)

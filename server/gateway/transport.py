@@ -28,6 +28,13 @@ from nbpresign.server.iam.identities import Principal
 from nbpresign.v1 import gateway_pb2
 
 
+def _utf8(text: str) -> str:
+    """`text` as a proto string can carry it. aiohttp keeps header bytes that are not UTF-8
+    as lone surrogates, which protobuf refuses to serialize; they become U+FFFD, which the
+    core refuses just as it refuses them in process (no signed value may be non-ASCII)."""
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 class Transport(Protocol):
     async def authenticate(self, request: SignedRequest) -> Principal: ...
 
@@ -55,10 +62,10 @@ class GrpcTransport:
     async def authenticate(self, request: SignedRequest) -> Principal:
         message = gateway_pb2.AuthenticateRequestRequest(
             method=request.method,
-            host=request.host,
-            path=request.path,
-            query=request.query,
-            headers=dict(request.headers),
+            host=_utf8(request.host),
+            path=_utf8(request.path),
+            query=_utf8(request.query),
+            headers={_utf8(k): _utf8(v) for k, v in request.headers.items()},
             body_sha256=request.body_sha256,
         )
         answer = await self._send(method_named("AuthenticateRequest"), message, {})

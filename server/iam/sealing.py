@@ -8,10 +8,13 @@ the database alone does not reveal any secret.
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 MASTER_KEY_FILE = "master.key"
 MASTER_KEY_ENV = "NBPRESIGN_MASTER_KEY"
@@ -24,6 +27,14 @@ class SealError(Exception):
 class SecretBox:
     def __init__(self, master_key: bytes) -> None:
         self._fernet = Fernet(master_key)
+        self._master = base64.urlsafe_b64decode(master_key)  # Fernet checked it is 32 bytes
+
+    def derive_key(self, purpose: str) -> bytes:
+        """A 32-byte key for one purpose ("pagination"), the same on every replica that
+        shares the master key, and telling nothing of it or of other purposes' keys (HKDF)."""
+        info = f"nbpresign/{purpose}".encode()
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info)
+        return hkdf.derive(self._master)
 
     def seal(self, secret: str) -> bytes:
         return self._fernet.encrypt(secret.encode())

@@ -7,7 +7,8 @@ instance's ARN, read from the method table), on the caller's CallContext (the br
 address as aws:SourceIp):
 
     1. the access key that signed the minting call still exists, active, the user's own
-    2. the principal's policies allow that action on the instance, from there, now
+    2. the principal's policies (their own and their groups') allow that action on the
+       instance, from there, now, with the principal's and the instance's tags as they are
     3. the instance exists, is InService, and is the incarnation the URL or session was
        made for (a stop, a delete and a new register, a repoint each start a new one)
 
@@ -45,7 +46,9 @@ class Admission:
         await self._authorizer.check_key(ctx.principal)
         request = ADMITTED_AS.input_type(notebook_instance_name=instance_key)
         resource = resource_arn(self._site, ADMITTED_AS, request)
-        await self._authorizer.check(ctx.principal, ADMITTED_AS.action, resource, ctx)
+        await self._authorizer.check(
+            ctx.principal, ADMITTED_AS.action, resource, ctx, instance_key=instance_key
+        )
         instance = await self._storage.get_instance(instance_key)
         if instance is None:
             raise errors.RECORD_NOT_FOUND("RecordNotFound")

@@ -19,6 +19,7 @@ from nbpresign.server.notebooks.tokens import (
     ISSUER,
     InvalidToken,
     UrlGrant,
+    issued_in_the_future,
     verified_claims,
 )
 
@@ -70,7 +71,8 @@ def encode(session: Session, ring: KeyRing) -> str:
 
 
 def decode(cookie: str, ring: KeyRing, *, instance_arn: str, now: float) -> Session | None:
-    """The session if the cookie is genuine, for this instance, and not over at `now`."""
+    """The session if the cookie is genuine, for this instance, started (give or take the
+    clocks' leeway) and not over at `now`."""
     required = ["exp", "iat", "jti", "sub", "usr", "akid", "nb", "use"]
     try:
         claims = verified_claims(
@@ -78,7 +80,9 @@ def decode(cookie: str, ring: KeyRing, *, instance_arn: str, now: float) -> Sess
         )
     except InvalidToken:
         return None
-    if claims["use"] != SESSION_USE or now >= claims["exp"]:
+    if claims["use"] != SESSION_USE or not all(type(claims[n]) is int for n in ("iat", "exp")):
+        return None
+    if issued_in_the_future(claims, now) or now >= claims["exp"]:
         return None
     return Session(
         instance_arn=instance_arn,

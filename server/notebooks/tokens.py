@@ -25,6 +25,11 @@ from nbpresign.server.notebooks.signing_keys import KeyRing
 ISSUER = "nbpresign"
 URL_LIFETIME_SECONDS = 300
 ALGORITHM = "HS256"
+# How far ahead of this replica's clock a token's iat may be. Replicas' clocks differ a
+# little (NTP keeps them within milliseconds; a VM resumed from a snapshot may be seconds
+# off), so a token minted on one slightly ahead must open on one slightly behind. Beyond
+# that, the minting clock is wrong, and its tokens would outlive their 5 minutes here.
+IAT_LEEWAY_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -118,10 +123,28 @@ def verified_claims(
     return claims
 
 
+def issued_in_the_future(claims: dict[str, Any], now: float) -> bool:
+    return bool(claims["iat"] > now + IAT_LEEWAY_SECONDS)
+
+
+def _check_times(claims: dict[str, Any], now: float) -> None:
+    if not all(type(claims[name]) is int for name in ("iat", "exp")):
+        raise InvalidToken("iat and exp must be integers")
+    if issued_in_the_future(claims, now):
+        raise InvalidToken("issued in the future")
+    if claims["exp"] - claims["iat"] != URL_LIFETIME_SECONDS:
+        raise InvalidToken(f"a URL token lives exactly {URL_LIFETIME_SECONDS} s")
+    if now >= claims["exp"]:
+        raise InvalidToken("expired")
+
+
 def decode(token: str, ring: KeyRing, *, audience: str, now: float) -> UrlGrant:
-    """Verifies signature, kid, issuer, audience and expiry at `now`; returns the grant."""
+    """Verifies signature, kid, issuer, audience, issue time and expiry at `now`."""
     required = ["exp", "iat", "jti", "sub", "usr", "akid", "aud", "iss", "nb", "sess"]
     claims = verified_claims(token, ring, audience=audience, required=required)
+    if "use" in claims:  # a session cookie is never a URL token
+        raise InvalidToken("not a URL token")
+    _check_times(claims, now)
     grant = UrlGrant(
         instance_arn=claims["aud"],
         instance_key=claims["nb"],
@@ -131,6 +154,4 @@ def decode(token: str, ring: KeyRing, *, audience: str, now: float) -> UrlGrant:
         issued_at=int(claims["iat"]),
         token_id=claims["jti"],
     )
-    if now >= grant.expires_at or claims["exp"] != grant.expires_at or "use" in claims:
-        raise InvalidToken("expired")
     return grant

@@ -13,6 +13,7 @@ from nbpresign.server.api.authorization import Authorizer, authorize_with
 from nbpresign.server.api.clock import Clock
 from nbpresign.server.api.core import Core, handler_table, validate_constraints
 from nbpresign.server.api.methods import AWS_JSON_METHODS, METHODS
+from nbpresign.server.api.pagination import PageTokens
 from nbpresign.server.auth.authenticator import Authenticator
 from nbpresign.server.auth.source_ip import parse_networks
 from nbpresign.server.console.app import Console
@@ -82,11 +83,19 @@ def build_parts(
         storage,
         sign_in_location=locate,
         trusted_proxies=trusted,
+        limits=settings.proxy_limits,
     )
     implementations = [
         PresignService(storage, site, keys.ring, clock),
         # Both changes reach every replica's proxy (events), this one's included.
-        NotebookInstanceService(storage, site, clock, on_revoke=events.instance_ended(storage)),
+        NotebookInstanceService(
+            storage,
+            site,
+            clock,
+            PageTokens(box.derive_key("pagination")),  # the same on every replica
+            on_revoke=events.instance_ended(storage),
+            on_tags_change=events.tags_changed(storage),
+        ),
         IamService(
             storage, box, site.account_id, clock, on_principal_change=events.user_changed(storage)
         ),

@@ -16,6 +16,7 @@ from nbpresign.common.defaults import (
 from nbpresign.server.gateway.app import DEFAULT_MAX_BODY_BYTES
 from nbpresign.server.notebooks.urls import DEFAULT_URL_TEMPLATE
 from nbpresign.server.process.limits import DEFAULT_SHUTDOWN_GRACE, Limits
+from nbpresign.server.proxy.limits import Limits as ProxyLimits
 
 
 @dataclass(frozen=True)
@@ -39,3 +40,4 @@ class Settings:
     reuse_port: bool = False  # set for each of those workers
     limits: Limits = field(default_factory=Limits)  # timeouts and connections per listener
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE  # SIGTERM: how long requests may finish
+    proxy_limits: ProxyLimits = field(default_factory=ProxyLimits)  # the proxy's bounds, per worker

@@ -3,7 +3,8 @@
     GET ...?authToken=T    redeem: verify T, admit, use it up, set the session cookie, redirect
     any other request      needs a live session for this notebook and admission;
                            state-changing requests and WebSockets need the notebook's Origin;
-                           then it is forwarded to the instance's Jupyter server
+                           then a place within the notebook's and the session's bounds
+                           (limits); then it is forwarded to the instance's Jupyter server
 
 Admission (server.notebooks.admission) decides, the same way at redemption, on every
 request and at every re-check of an open WebSocket, whether the principal who minted the
@@ -33,8 +34,15 @@ from nbpresign.server.notebooks.admission import Admission
 from nbpresign.server.notebooks.signing_keys import KeyStore
 from nbpresign.server.notebooks.site import Site
 from nbpresign.server.notebooks.urls import NotebookAddress
-from nbpresign.server.proxy import pages
+from nbpresign.server.proxy import locations, pages
 from nbpresign.server.proxy.forward import forward_http
+from nbpresign.server.proxy.limits import (
+    DEFAULT_LIMITS,
+    Busy,
+    Limits,
+    requests_budget,
+    websockets_budget,
+)
 from nbpresign.server.proxy.sockets import OpenSockets, Relay
 from nbpresign.server.proxy.upstream import Upstream
 from nbpresign.server.proxy.websocket import relay_websocket
@@ -74,8 +82,16 @@ def relative_sign_in(request: web.BaseRequest, reason: str) -> str:
     return f"{pages.SIGN_IN_PATH}?{urlencode({'reason': reason})}"
 
 
+KEEPALIVE_SECONDS = 15.0  # an idle connection to a Jupyter server, kept for the next request
+
+
 def default_client() -> aiohttp.ClientSession:
+    """The proxy makes two: one for plain requests, one for WebSockets, so that open
+    WebSockets never hold the connections requests need. Neither has a limit of its own
+    (aiohttp's default is 100 for all notebooks together): limits.Limits bounds each
+    notebook and each session instead."""
     return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_SECONDS),
         # Jupyter's cookies belong to the browser: a shared jar would hand one user's
         # cookies to the next.
         cookie_jar=aiohttp.DummyCookieJar(),
@@ -95,6 +111,7 @@ class NotebookProxy:
         *,
         sign_in_location: SignInLocation | None = None,
         trusted_proxies: Sequence[Network] = (),
+        limits: Limits = DEFAULT_LIMITS,
         client_factory: Callable[[], aiohttp.ClientSession] = default_client,
     ) -> None:
         self._admission = admission
@@ -106,6 +123,9 @@ class NotebookProxy:
         self._sign_in_location = sign_in_location or relative_sign_in
         self._client_factory = client_factory
         self._client: aiohttp.ClientSession | None = None
+        self._websocket_client: aiohttp.ClientSession | None = None
+        self.requests = requests_budget(limits)
+        self.websockets = websockets_budget(limits)
         self.open_sockets = OpenSockets()
         self._recheck_task: asyncio.Task[None] | None = None
 
@@ -130,13 +150,16 @@ class NotebookProxy:
             await self.revoke(event[len(events.INSTANCE) :])
         elif event.startswith(events.USER):
             await self.recheck(event[len(events.USER) :])
+        elif event.startswith(events.TAGS):
+            await self._recheck(self.open_sockets.of_instance(event[len(events.TAGS) :]))
 
     async def close(self) -> None:
         if self._recheck_task is not None:
             self._recheck_task.cancel()
         self.open_sockets.revoke_all()
-        if self._client is not None:
-            await self._client.close()
+        for client in (self._client, self._websocket_client):
+            if client is not None:
+                await client.close()
 
     async def revoke(self, key: str) -> None:
         """Access to instance `key` ended (stopped, deleted): close its WebSockets now."""
@@ -147,14 +170,21 @@ class NotebookProxy:
         await self._recheck(self.open_sockets.of_user(user_name))
 
     async def _recheck(self, relays: list[Relay]) -> None:
+        """One admission per caller and notebook, however many sockets they share (a
+        browser has one for each tab and kernel), and the event loop's other work between
+        them: storage reads need not yield, and thousands at once would stall every request."""
+        shared: dict[tuple[CallContext, str, str], list[Relay]] = {}
         for relay in relays:
+            shared.setdefault((relay.ctx, relay.instance_key, relay.incarnation), []).append(relay)
+        for (ctx, key, incarnation), same in shared.items():
             try:
-                await self._admission.admit(relay.ctx, relay.instance_key, relay.incarnation)
+                await self._admission.admit(ctx, key, incarnation)
             except ServiceError as error:
-                if error.code in REFUSAL_REASONS:
-                    relay.revoked.set()
-                else:
+                if error.code not in REFUSAL_REASONS:
                     raise
+                for relay in same:
+                    relay.revoked.set()
+            await asyncio.sleep(0)
 
     def _context(self, request: web.BaseRequest, principal: Principal) -> CallContext:
         source_ip, secure = http_caller(
@@ -164,9 +194,16 @@ class NotebookProxy:
 
     @property
     def client(self) -> aiohttp.ClientSession:
+        """For plain requests."""
         if self._client is None:
             self._client = self._client_factory()
         return self._client
+
+    @property
+    def websocket_client(self) -> aiohttp.ClientSession:
+        if self._websocket_client is None:
+            self._websocket_client = self._client_factory()
+        return self._websocket_client
 
     async def serve(self, request: web.BaseRequest, address: NotebookAddress) -> web.StreamResponse:
         """Every request to a notebook host; failures become pages here and only here."""
@@ -174,6 +211,8 @@ class NotebookProxy:
             return await self._serve(request, address)
         except Refused as refused:
             return self._refuse(request, refused.reason)
+        except Busy:
+            return pages.busy()
         except Exception as exc:
             error = failure(exc, request_id="-", where=f"notebook {address.key}")
             reason = REFUSAL_REASONS.get(error.code)
@@ -196,26 +235,28 @@ class NotebookProxy:
         if request.headers.get("Upgrade", "").lower() == "websocket":
             if request.headers.get("Origin") != origin:
                 return pages.cross_site()  # cross-site WebSocket hijacking
-            return await relay_websocket(
-                request,
-                upstream,
-                self.client,
-                relay=Relay(instance.key, ctx, instance.incarnation),
-                open_sockets=self.open_sockets,
-                public_origin=origin,
-                session_cookie=sessions.COOKIE_NAME,
-            )
+            async with self.websockets.place(address.key, session.grant_id):
+                return await relay_websocket(
+                    request,
+                    upstream,
+                    self.websocket_client,
+                    relay=Relay(instance.key, ctx, instance.incarnation),
+                    open_sockets=self.open_sockets,
+                    public_origin=origin,
+                    session_cookie=sessions.COOKIE_NAME,
+                )
         if request.method not in SAFE_METHODS and not _same_origin(request, origin):
             # Jupyter skips its XSRF check for token-authenticated requests, and every
             # proxied request is: this check stands in for it.
             return pages.cross_site()
-        return await forward_http(
-            request,
-            upstream,
-            self.client,
-            public_origin=origin,
-            session_cookie=sessions.COOKIE_NAME,
-        )
+        async with self.requests.place(address.key, session.grant_id):
+            return await forward_http(
+                request,
+                upstream,
+                self.client,
+                public_origin=origin,
+                session_cookie=sessions.COOKIE_NAME,
+            )
 
     async def _session(
         self, request: web.BaseRequest, address: NotebookAddress
@@ -273,12 +314,14 @@ class NotebookProxy:
     def _landing(
         self, request: web.BaseRequest, address: NotebookAddress, upstream: Upstream
     ) -> str:
-        """The same path without the token, so it never stays in the browser's history."""
+        """The same path without the token, so it never stays in the browser's history;
+        on the notebook's own origin whatever the path (locations)."""
         query = [(k, v) for k, v in request.query.items() if k != TOKEN_PARAMETER]
-        path = request.rel_url.raw_path
+        path = locations.own_path(request.rel_url.raw_path)
         if path == address.prefix and upstream.base_path != address.prefix:
             path = upstream.base_path  # Jupyter serves under its own base_url
-        return path + (f"?{urlencode(query)}" if query else "")
+        origin = self._site.urls.origin(address.key)
+        return locations.on_origin(origin, path + (f"?{urlencode(query)}" if query else ""))
 
     def _refuse(self, request: web.BaseRequest, reason: str) -> web.StreamResponse:
         if request.headers.get("Upgrade", "").lower() == "websocket":

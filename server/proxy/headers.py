@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from nbpresign.server.proxy import locations
+
 # RFC 9110 7.6.1: meaningful for one connection only, never forwarded.
 HOP_BY_HOP = frozenset(
     {
@@ -49,6 +51,11 @@ WEBSOCKET_HANDSHAKE = frozenset(
         "sec-websocket-protocol",
     }
 )
+
+
+# Response headers that describe the body as Jupyter sent it, wrong once the proxy has
+# decoded, scrubbed or compressed it.
+BODY_DESCRIBING = frozenset({"content-length", "content-encoding"})
 
 
 def _connection_tokens(headers: Mapping[str, str]) -> set[str]:
@@ -98,16 +105,21 @@ def downstream_response_headers(
     scrub: Callable[[str], str],
     rewritten_body: bool,
 ) -> CIMultiDict[str]:
-    """`rewritten_body`: the proxy changes the body (scrubs, compresses), so its length
-    is no longer Jupyter's."""
+    """`rewritten_body`: the proxy changes the body (decodes, scrubs, compresses), so its
+    length and encoding are no longer Jupyter's."""
     dropped = HOP_BY_HOP | _connection_tokens(headers)
     if rewritten_body:
-        dropped |= {"content-length"}
-    out = CIMultiDict((k, scrub(v)) for k, v in headers.items() if k.lower() not in dropped)
+        dropped |= BODY_DESCRIBING
+    out = CIMultiDict(
+        (k, scrub(v))
+        for k, v in headers.items()
+        if k.lower() not in dropped and scrub(k) == k  # a name that spells the token: gone
+    )
     location = out.get("Location")
-    if location and location.startswith(upstream_origin):
-        # An absolute redirect to Jupyter's own address would leave the proxy.
-        out["Location"] = public_origin + location[len(upstream_origin) :]
+    if location:
+        out["Location"] = locations.from_upstream(
+            location, upstream_origin=upstream_origin, public_origin=public_origin
+        )
     return out
 
 

@@ -1,4 +1,4 @@
-"""The HTML pages the proxy shows a browser: sign-in, bad gateway, refused.
+"""The HTML pages the proxy shows a browser: sign-in, bad gateway, busy, refused.
 
 They say what a person needs to know and no more: which check refused a link is
 not said, so a page is no oracle for forging one.
@@ -73,6 +73,21 @@ def unavailable() -> web.Response:
         "Service unavailable",
         "The service cannot open notebooks right now. Try again in a moment.",
     )
+
+
+# Seconds a browser is told to wait after a busy page (a place usually frees sooner).
+BUSY_RETRY_AFTER = 5
+
+
+def busy() -> web.Response:
+    """A notebook, or this browser, is at its bound of requests or WebSockets (limits)."""
+    response = page(
+        503,
+        "Notebook busy",
+        "This notebook is busy with other requests right now. Try again in a few seconds.",
+    )
+    response.headers["Retry-After"] = str(BUSY_RETRY_AFTER)
+    return response
 
 
 def cross_site() -> web.Response:

@@ -1,4 +1,5 @@
-"""IamService: users, their access keys and policies; over gRPC only."""
+"""IamService: users, their access keys, policies and tags; groups, their members and
+policies. Over gRPC and REST."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from nbpresign.server.iam import policy
 from nbpresign.server.iam.identities import (
     ACTIVE,
     AccessKey,
+    Group,
     User,
+    group_arn,
     new_access_key_id,
     new_secret_access_key,
     user_arn,
@@ -26,8 +29,9 @@ from nbpresign.server.iam.login_profiles import (
     new_profile_id,
 )
 from nbpresign.server.iam.sealing import SecretBox
-from nbpresign.server.storage import DuplicateLoginProfile, DuplicateUser, Storage
+from nbpresign.server.storage import DuplicateGroup, DuplicateLoginProfile, DuplicateUser, Storage
 from nbpresign.v1 import iam_pb2 as pb
+from nbpresign.v1 import tags_pb2
 
 MAX_KEYS_PER_USER = 2  # as in IAM: room to rotate, no more
 
@@ -42,6 +46,13 @@ async def default_on_principal_change(user_name: str) -> None:
 
 def no_such_entity(message: str) -> ServiceError:
     return errors.NO_SUCH_ENTITY(message)
+
+
+def _check_policy(document: str) -> None:
+    try:
+        policy.parse(document)
+    except policy.PolicyError as exc:
+        raise errors.MALFORMED_POLICY(f"Syntax errors in policy. {exc}") from None
 
 
 class IamService:
@@ -65,6 +76,7 @@ class IamService:
             user_name=user.name,
             arn=user_arn(self._account_id, user.name),
             create_date=timestamp(user.creation_time),
+            user_id=user.user_id,
         )
 
     async def _existing(self, name: str) -> User:
@@ -142,10 +154,7 @@ class IamService:
         self, request: pb.PutUserPolicyRequest, ctx: CallContext
     ) -> pb.PutUserPolicyResponse:
         await self._existing(request.user_name)
-        try:
-            policy.parse(request.policy_document)
-        except policy.PolicyError as exc:
-            raise errors.MALFORMED_POLICY(f"Syntax errors in policy. {exc}") from None
+        _check_policy(request.policy_document)
         await self._storage.put_user_policy(
             request.user_name, request.policy_name, request.policy_document
         )
@@ -170,6 +179,155 @@ class IamService:
             )
         await self._changed(request.user_name)
         return pb.DeleteUserPolicyResponse()
+
+    # Issue 12: groups and user tags. A change to what a user is granted (a membership,
+    # a group's policy, the user's tags) is reported for each user it touches, so open
+    # sessions are re-checked at once on every replica.
+
+    def _group(self, group: Group) -> pb.Group:
+        return pb.Group(
+            path="/",
+            group_name=group.name,
+            group_id=group.group_id,
+            arn=group_arn(self._account_id, group.name),
+            create_date=timestamp(group.creation_time),
+        )
+
+    async def _existing_group(self, name: str) -> Group:
+        group = await self._storage.get_group(name)
+        if group is None:
+            raise no_such_entity(f"The group with name {name} cannot be found.")
+        return group
+
+    async def _members_changed(self, group_name: str) -> None:
+        for member in await self._storage.group_members(group_name):
+            await self._changed(member.name)
+
+    async def CreateGroup(
+        self, request: pb.CreateGroupRequest, ctx: CallContext
+    ) -> pb.CreateGroupResponse:
+        group = Group(request.group_name, self._clock())
+        try:
+            await self._storage.add_group(group)
+        except DuplicateGroup:
+            raise errors.ENTITY_ALREADY_EXISTS(
+                f"Group with name {group.name} already exists."
+            ) from None
+        return pb.CreateGroupResponse(group=self._group(group))
+
+    async def GetGroup(self, request: pb.GetGroupRequest, ctx: CallContext) -> pb.GetGroupResponse:
+        group = await self._existing_group(request.group_name)
+        members = await self._storage.group_members(group.name)
+        return pb.GetGroupResponse(group=self._group(group), users=[self._user(u) for u in members])
+
+    async def ListGroups(
+        self, request: pb.ListGroupsRequest, ctx: CallContext
+    ) -> pb.ListGroupsResponse:
+        found = await self._storage.list_groups()
+        return pb.ListGroupsResponse(groups=[self._group(g) for g in found])
+
+    async def DeleteGroup(
+        self, request: pb.DeleteGroupRequest, ctx: CallContext
+    ) -> pb.DeleteGroupResponse:
+        await self._existing_group(request.group_name)
+        if not await self._storage.delete_group_if_empty(request.group_name):
+            raise errors.DELETE_CONFLICT(
+                "Cannot delete entity, must remove users from group and delete policies first."
+            )
+        return pb.DeleteGroupResponse()
+
+    async def AddUserToGroup(
+        self, request: pb.AddUserToGroupRequest, ctx: CallContext
+    ) -> pb.AddUserToGroupResponse:
+        await self._existing_group(request.group_name)
+        await self._existing(request.user_name)
+        await self._storage.add_group_member(request.group_name, request.user_name)
+        await self._changed(request.user_name)
+        return pb.AddUserToGroupResponse()
+
+    async def RemoveUserFromGroup(
+        self, request: pb.RemoveUserFromGroupRequest, ctx: CallContext
+    ) -> pb.RemoveUserFromGroupResponse:
+        await self._existing_group(request.group_name)
+        await self._existing(request.user_name)
+        if not await self._storage.remove_group_member(request.group_name, request.user_name):
+            raise no_such_entity(
+                f"The user with name {request.user_name} is not in group {request.group_name}."
+            )
+        await self._changed(request.user_name)
+        return pb.RemoveUserFromGroupResponse()
+
+    async def ListGroupsForUser(
+        self, request: pb.ListGroupsForUserRequest, ctx: CallContext
+    ) -> pb.ListGroupsForUserResponse:
+        await self._existing(request.user_name)
+        found = await self._storage.groups_of(request.user_name)
+        return pb.ListGroupsForUserResponse(groups=[self._group(g) for g in found])
+
+    async def PutGroupPolicy(
+        self, request: pb.PutGroupPolicyRequest, ctx: CallContext
+    ) -> pb.PutGroupPolicyResponse:
+        await self._existing_group(request.group_name)
+        _check_policy(request.policy_document)
+        await self._storage.put_group_policy(
+            request.group_name, request.policy_name, request.policy_document
+        )
+        await self._members_changed(request.group_name)
+        return pb.PutGroupPolicyResponse()
+
+    async def GetGroupPolicy(
+        self, request: pb.GetGroupPolicyRequest, ctx: CallContext
+    ) -> pb.GetGroupPolicyResponse:
+        await self._existing_group(request.group_name)
+        document = await self._storage.get_group_policy(request.group_name, request.policy_name)
+        if document is None:
+            raise no_such_entity(
+                f"The group policy with name {request.policy_name} cannot be found."
+            )
+        return pb.GetGroupPolicyResponse(
+            group_name=request.group_name,
+            policy_name=request.policy_name,
+            policy_document=document,
+        )
+
+    async def ListGroupPolicies(
+        self, request: pb.ListGroupPoliciesRequest, ctx: CallContext
+    ) -> pb.ListGroupPoliciesResponse:
+        await self._existing_group(request.group_name)
+        names = await self._storage.group_policy_names(request.group_name)
+        return pb.ListGroupPoliciesResponse(policy_names=names)
+
+    async def DeleteGroupPolicy(
+        self, request: pb.DeleteGroupPolicyRequest, ctx: CallContext
+    ) -> pb.DeleteGroupPolicyResponse:
+        await self._existing_group(request.group_name)
+        if not await self._storage.delete_group_policy(request.group_name, request.policy_name):
+            raise no_such_entity(
+                f"The group policy with name {request.policy_name} cannot be found."
+            )
+        await self._members_changed(request.group_name)
+        return pb.DeleteGroupPolicyResponse()
+
+    async def TagUser(self, request: pb.TagUserRequest, ctx: CallContext) -> pb.TagUserResponse:
+        await self._existing(request.user_name)
+        await self._storage.tag_user(request.user_name, [(t.key, t.value) for t in request.tags])
+        await self._changed(request.user_name)
+        return pb.TagUserResponse()
+
+    async def UntagUser(
+        self, request: pb.UntagUserRequest, ctx: CallContext
+    ) -> pb.UntagUserResponse:
+        await self._existing(request.user_name)
+        await self._storage.untag_user(request.user_name, list(request.tag_keys))
+        await self._changed(request.user_name)
+        return pb.UntagUserResponse()
+
+    async def ListUserTags(
+        self, request: pb.ListUserTagsRequest, ctx: CallContext
+    ) -> pb.ListUserTagsResponse:
+        await self._existing(request.user_name)
+        found = await self._storage.user_tags(request.user_name)
+        return pb.ListUserTagsResponse(tags=[tags_pb2.Tag(key=k, value=v) for k, v in found])
 
 
 class LoginProfiles:

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import dataclasses
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from nbpresign.common import errors
 from nbpresign.common.errors import ServiceError
-from nbpresign.server.api import pagination
 from nbpresign.server.api.clock import Clock
 from nbpresign.server.api.context import CallContext
+from nbpresign.server.api.pagination import PageTokens, query_binding, tags_binding
 from nbpresign.server.api.timestamps import timestamp
 from nbpresign.server.notebooks.instance import FAILED, IN_SERVICE, STOPPED, NotebookInstance
 from nbpresign.server.notebooks.site import Site
 from nbpresign.server.storage import Cursor, DuplicateInstance, InstanceQuery, SortColumn, Storage
 from nbpresign.v1 import notebook_instances_pb2 as pb
+from nbpresign.v1 import tags_pb2
 
 DEFAULT_PAGE_SIZE = 100
+DEFAULT_TAGS_PAGE_SIZE = 50  # ListTags' MaxResults is at least 50
 
 # ListNotebookInstances SortBy -> storage sort column.
 SORT_COLUMNS: dict[str, SortColumn] = {
@@ -49,14 +52,35 @@ async def default_on_revoke(key: str) -> None:
     """Nothing to close: no proxy runs beside this registry."""
 
 
+# An instance's tags changed: policies that read them may now decide otherwise.
+TagsChanged = Callable[[str], Awaitable[None]]
+
+
+async def default_on_tags_change(key: str) -> None:
+    """Nothing to re-check: no proxy runs beside this registry."""
+
+
+def _tags(tags: Iterable[tags_pb2.Tag]) -> list[tuple[str, str]]:
+    return [(t.key, t.value) for t in tags]
+
+
 class NotebookInstanceService:
     def __init__(
-        self, storage: Storage, site: Site, clock: Clock, *, on_revoke: Revoke = default_on_revoke
+        self,
+        storage: Storage,
+        site: Site,
+        clock: Clock,
+        page_tokens: PageTokens,
+        *,
+        on_revoke: Revoke = default_on_revoke,
+        on_tags_change: TagsChanged = default_on_tags_change,
     ) -> None:
         self._storage = storage
         self._site = site
         self._clock = clock
+        self._page_tokens = page_tokens
         self._on_revoke = on_revoke
+        self._on_tags_change = on_tags_change
 
     async def RegisterNotebookInstance(
         self, request: pb.RegisterNotebookInstanceRequest, ctx: CallContext
@@ -72,7 +96,7 @@ class NotebookInstanceService:
         )
         arn = self._site.arn(instance.name)
         try:
-            await self._storage.add_instance(instance)
+            await self._storage.add_instance(instance, _tags(request.tags))
         except DuplicateInstance:
             raise errors.DUPLICATE_INSTANCE(
                 f"Cannot create a duplicate Notebook Instance ({arn})"
@@ -97,14 +121,11 @@ class NotebookInstanceService:
         self, request: pb.ListNotebookInstancesRequest, ctx: CallContext
     ) -> pb.ListNotebookInstancesResponse:
         sort_by = SORT_COLUMNS[request.sort_by or "Name"]
-        descending = request.sort_order == "Descending"
-        sort_key = f"{sort_by}:{'desc' if descending else 'asc'}"
         limit = request.max_results if request.HasField("max_results") else DEFAULT_PAGE_SIZE
         query = InstanceQuery(
             limit=limit + 1,  # one more than asked tells whether another page exists
             sort_by=sort_by,
-            descending=descending,
-            after=pagination.decode(request.next_token, sort_key) if request.next_token else None,
+            descending=request.sort_order == "Descending",
             name_contains=request.name_contains or None,
             status_equals=request.status_equals or None,
             created_before=_seconds(request, "creation_time_before"),
@@ -112,13 +133,17 @@ class NotebookInstanceService:
             modified_before=_seconds(request, "last_modified_time_before"),
             modified_after=_seconds(request, "last_modified_time_after"),
         )
+        if request.next_token:
+            after = self._page_tokens.decode(request.next_token, query_binding(query))
+            query = dataclasses.replace(query, after=after)
         found = await self._storage.list_instances(query)
         page = found[:limit]
         response = pb.ListNotebookInstancesResponse(
             notebook_instances=[self._summary(i) for i in page]
         )
         if len(found) > limit:
-            response.next_token = pagination.encode(_cursor(page[-1], sort_by), sort_key)
+            cursor = _cursor(page[-1], sort_by)
+            response.next_token = self._page_tokens.encode(cursor, query_binding(query))
         return response
 
     async def StartNotebookInstance(
@@ -142,6 +167,34 @@ class NotebookInstanceService:
             raise await self._wrong_status(instance.key, DELETE)
         await self._on_revoke(instance.key)
         return pb.DeleteNotebookInstanceResponse()
+
+    async def AddTags(self, request: pb.AddTagsRequest, ctx: CallContext) -> pb.AddTagsResponse:
+        instance = await self._get(self._site.instance_key(request.resource_arn))
+        await self._storage.tag_instance(instance.key, _tags(request.tags))
+        await self._on_tags_change(instance.key)
+        return pb.AddTagsResponse(tags=request.tags)
+
+    async def ListTags(self, request: pb.ListTagsRequest, ctx: CallContext) -> pb.ListTagsResponse:
+        instance = await self._get(self._site.instance_key(request.resource_arn))
+        limit = request.max_results if request.HasField("max_results") else DEFAULT_TAGS_PAGE_SIZE
+        binding = tags_binding(instance.key)
+        token = request.next_token
+        after = self._page_tokens.decode(token, binding).key if token else None
+        found = await self._storage.instance_tags(instance.key, after=after, limit=limit + 1)
+        page = found[:limit]
+        response = pb.ListTagsResponse(tags=[tags_pb2.Tag(key=k, value=v) for k, v in page])
+        if len(found) > limit:
+            last = page[-1][0]
+            response.next_token = self._page_tokens.encode(Cursor(last, last), binding)
+        return response
+
+    async def DeleteTags(
+        self, request: pb.DeleteTagsRequest, ctx: CallContext
+    ) -> pb.DeleteTagsResponse:
+        instance = await self._get(self._site.instance_key(request.resource_arn))
+        await self._storage.untag_instance(instance.key, list(request.tag_keys))
+        await self._on_tags_change(instance.key)
+        return pb.DeleteTagsResponse()
 
     async def _get(self, name: str) -> NotebookInstance:
         instance = await self._storage.get_instance(name.lower())

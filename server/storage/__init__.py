@@ -6,6 +6,7 @@ from __future__ import annotations
 from nbpresign.server.storage.console_sessions import ConsoleSession
 from nbpresign.server.storage.database import RESYNC, EventHandler
 from nbpresign.server.storage.errors import InvalidText, StorageError, StorageUnavailable
+from nbpresign.server.storage.groups import DuplicateGroup
 from nbpresign.server.storage.identities import DuplicateUser
 from nbpresign.server.storage.instances import Cursor, DuplicateInstance, InstanceQuery, SortColumn
 from nbpresign.server.storage.login_profiles import DuplicateLoginProfile
@@ -15,6 +16,7 @@ __all__ = [
     "RESYNC",
     "ConsoleSession",
     "Cursor",
+    "DuplicateGroup",
     "DuplicateInstance",
     "DuplicateLoginProfile",
     "DuplicateUser",

@@ -15,7 +15,7 @@ Dialect = Literal["sqlite", "postgresql"]
 Row = Sequence[Any]  # a tuple from sqlite3, an asyncpg.Record: index it or unpack it
 
 # Events between replicas: "instance:<key>" (access to it ended), "user:<name>" (changed),
-# and RESYNC.
+# "tags:<key>" (an instance's tags changed), and RESYNC.
 EventHandler = Callable[[str], Awaitable[None]]
 # Sent to every subscriber when events may have been lost (PostgreSQL's listener
 # reconnected after an outage): whatever an event would have changed, re-check it all.

@@ -1,4 +1,5 @@
-"""Users and their access keys; deleting a user deletes its keys and policies with it."""
+"""Users and their access keys; deleting a user deletes its keys, policies, group
+memberships and tags with it."""
 
 from __future__ import annotations
 
@@ -17,21 +18,22 @@ async def add_user(db: Database, user: User) -> None:
     """Raises DuplicateUser when the name is taken."""
     try:
         await db.execute(
-            "INSERT INTO users (name, creation_time) VALUES ($1, $2)",
+            "INSERT INTO users (name, creation_time, user_id) VALUES ($1, $2, $3)",
             user.name,
             user.creation_time,
+            user.user_id,
         )
     except UniqueViolation as exc:
         raise DuplicateUser(user.name) from exc
 
 
 async def get_user(db: Database, name: str) -> User | None:
-    row = await db.fetchrow("SELECT name, creation_time FROM users WHERE name = $1", name)
+    row = await db.fetchrow("SELECT name, creation_time, user_id FROM users WHERE name = $1", name)
     return None if row is None else User(*row)
 
 
 async def list_users(db: Database) -> list[User]:
-    rows = await db.fetch("SELECT name, creation_time FROM users ORDER BY name")
+    rows = await db.fetch("SELECT name, creation_time, user_id FROM users ORDER BY name")
     return [User(*row) for row in rows]
 
 

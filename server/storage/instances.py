@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from nbpresign.server.notebooks.instance import NotebookInstance
-from nbpresign.server.storage.database import Database, placeholders
+from nbpresign.server.storage.database import Database, Statements, placeholders
 from nbpresign.server.storage.errors import UniqueViolation
 
 SortColumn = Literal["name", "creation_time", "status"]
@@ -55,7 +55,7 @@ class InstanceQuery:
     modified_after: float | None = None
 
 
-async def add(db: Database, i: NotebookInstance) -> None:
+async def add(db: Statements, i: NotebookInstance) -> None:
     """Raises DuplicateInstance when the name is taken, ignoring case."""
     try:
         await db.execute(

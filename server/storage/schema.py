@@ -16,8 +16,18 @@ from typing import Protocol
 from nbpresign.server.storage.database import Database, Dialect, Statements
 
 TYPES: dict[Dialect, dict[str, str]] = {
-    "sqlite": {"double": "REAL", "bytes": "BLOB"},
-    "postgresql": {"double": "DOUBLE PRECISION", "bytes": "BYTEA"},
+    "sqlite": {
+        "double": "REAL",
+        "bytes": "BLOB",
+        # 17 random upper-case hex digits: an IAM-style unique id's tail, for rows that
+        # predate the column (new rows get theirs from iam.identities).
+        "random17": "upper(substr(hex(randomblob(9)), 1, 17))",
+    },
+    "postgresql": {
+        "double": "DOUBLE PRECISION",
+        "bytes": "BYTEA",
+        "random17": "upper(substr(md5(random()::text || clock_timestamp()::text), 1, 17))",
+    },
 }
 
 MIGRATIONS: Sequence[str] = (
@@ -73,6 +83,40 @@ MIGRATIONS: Sequence[str] = (
     # Incarnations (instances.py): rows from before count as one incarnation, "".
     """
     ALTER TABLE notebook_instances ADD COLUMN incarnation TEXT NOT NULL DEFAULT ''
+    """,
+    # Issue 12: user ids, groups with members and policies, tags on users and instances.
+    """
+    ALTER TABLE users ADD COLUMN user_id TEXT;
+    UPDATE users SET user_id = 'AIDA' || {random17} WHERE user_id IS NULL;
+    CREATE TABLE groups (
+        name TEXT PRIMARY KEY,
+        group_id TEXT NOT NULL,
+        creation_time {double} NOT NULL
+    );
+    CREATE TABLE group_members (
+        group_name TEXT NOT NULL REFERENCES groups (name) ON DELETE CASCADE,
+        user_name TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+        PRIMARY KEY (group_name, user_name)
+    );
+    CREATE INDEX group_members_user ON group_members (user_name);
+    CREATE TABLE group_policies (
+        group_name TEXT NOT NULL REFERENCES groups (name) ON DELETE CASCADE,
+        policy_name TEXT NOT NULL,
+        document TEXT NOT NULL,
+        PRIMARY KEY (group_name, policy_name)
+    );
+    CREATE TABLE user_tags (
+        user_name TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+        tag_key TEXT NOT NULL,
+        tag_value TEXT NOT NULL,
+        PRIMARY KEY (user_name, tag_key)
+    );
+    CREATE TABLE instance_tags (
+        instance_key TEXT NOT NULL REFERENCES notebook_instances (key) ON DELETE CASCADE,
+        tag_key TEXT NOT NULL,
+        tag_value TEXT NOT NULL,
+        PRIMARY KEY (instance_key, tag_key)
+    );
     """,
     # The console (issue 11): login profiles (console passwords), console sessions, and
     # failed sign-ins counted per user name and per source address. Booleans are INTEGER

@@ -6,13 +6,14 @@ PostgreSQL, InvalidText (a string with NUL).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
-from nbpresign.server.iam.identities import AccessKey, User
+from nbpresign.server.iam.identities import Access, AccessKey, Group, User
 from nbpresign.server.iam.login_profiles import LoginProfile
 from nbpresign.server.notebooks.instance import NotebookInstance
 from nbpresign.server.storage import (
     console_sessions,
+    groups,
     identities,
     instances,
     login_profiles,
@@ -21,6 +22,7 @@ from nbpresign.server.storage import (
     shared_secrets,
     sign_in_failures,
     signing_keys,
+    tags,
 )
 from nbpresign.server.storage.console_sessions import ConsoleSession
 from nbpresign.server.storage.database import Database, EventHandler
@@ -31,9 +33,14 @@ class Storage:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    async def add_instance(self, instance: NotebookInstance) -> None:
-        """Raises DuplicateInstance when the name is taken, ignoring case."""
-        await instances.add(self._db, instance)
+    async def add_instance(
+        self, instance: NotebookInstance, instance_tags: Sequence[tuple[str, str]] = ()
+    ) -> None:
+        """Raises DuplicateInstance when the name is taken, ignoring case. The instance
+        and its tags are added together or not at all."""
+        async with self._db.transaction() as tx:
+            await instances.add(tx, instance)
+            await tags.put(tx, tags.TABLES["instance"], instance.key, instance_tags)
 
     async def get_instance(self, key: str) -> NotebookInstance | None:
         return await instances.get(self._db, key)
@@ -149,6 +156,73 @@ class Storage:
 
     async def clear_sign_in_failures(self, subject: str) -> None:
         await sign_in_failures.clear(self._db, subject)
+
+    # Issue 12: groups, tags, and a user's effective access.
+
+    async def access_of(self, user_name: str) -> Access | None:
+        """The user's id, own and groups' policy documents and tags, in one query."""
+        return await groups.access_of(self._db, user_name)
+
+    async def add_group(self, group: Group) -> None:
+        """Raises DuplicateGroup when the name is taken."""
+        await groups.add(self._db, group)
+
+    async def get_group(self, name: str) -> Group | None:
+        return await groups.get(self._db, name)
+
+    async def list_groups(self) -> list[Group]:
+        return await groups.list_all(self._db)
+
+    async def delete_group_if_empty(self, name: str) -> bool:
+        """Deletes the group unless it has members or policies; False if not deleted."""
+        return await groups.delete_if_empty(self._db, name)
+
+    async def add_group_member(self, group_name: str, user_name: str) -> None:
+        await groups.add_member(self._db, group_name, user_name)
+
+    async def remove_group_member(self, group_name: str, user_name: str) -> bool:
+        return await groups.remove_member(self._db, group_name, user_name)
+
+    async def group_members(self, group_name: str) -> list[User]:
+        return await groups.members(self._db, group_name)
+
+    async def groups_of(self, user_name: str) -> list[Group]:
+        return await groups.groups_of(self._db, user_name)
+
+    async def put_group_policy(self, group_name: str, policy_name: str, document: str) -> None:
+        await groups.put_policy(self._db, group_name, policy_name, document)
+
+    async def get_group_policy(self, group_name: str, policy_name: str) -> str | None:
+        return await groups.get_policy(self._db, group_name, policy_name)
+
+    async def group_policy_names(self, group_name: str) -> list[str]:
+        return await groups.policy_names(self._db, group_name)
+
+    async def delete_group_policy(self, group_name: str, policy_name: str) -> bool:
+        return await groups.delete_policy(self._db, group_name, policy_name)
+
+    async def tag_instance(self, key: str, instance_tags: Sequence[tuple[str, str]]) -> None:
+        await tags.put(self._db, tags.TABLES["instance"], key, instance_tags)
+
+    async def untag_instance(self, key: str, tag_keys: Sequence[str]) -> None:
+        await tags.delete(self._db, tags.TABLES["instance"], key, tag_keys)
+
+    async def instance_tags(
+        self, key: str, *, after: str | None = None, limit: int | None = None
+    ) -> list[tuple[str, str]]:
+        """(key, value) pairs by key, after `after`, at most `limit`."""
+        return await tags.list_page(
+            self._db, tags.TABLES["instance"], key, after=after, limit=limit
+        )
+
+    async def tag_user(self, user_name: str, user_tags: Sequence[tuple[str, str]]) -> None:
+        await tags.put(self._db, tags.TABLES["user"], user_name, user_tags)
+
+    async def untag_user(self, user_name: str, tag_keys: Sequence[str]) -> None:
+        await tags.delete(self._db, tags.TABLES["user"], user_name, tag_keys)
+
+    async def user_tags(self, user_name: str) -> list[tuple[str, str]]:
+        return await tags.list_page(self._db, tags.TABLES["user"], user_name)
 
     async def signing_keys(self) -> list[tuple[str, bytes, float]]:
         """(kid, sealed key, creation time) of every URL-signing key, oldest first."""

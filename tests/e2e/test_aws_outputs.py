@@ -77,6 +77,9 @@ def test_the_operations_checked_are_every_one_served() -> None:
         "ListNotebookInstances",
         "StartNotebookInstance",
         "StopNotebookInstance",
+        "AddTags",
+        "ListTags",
+        "DeleteTags",
     }
 
 
@@ -89,8 +92,14 @@ async def test_every_output_has_its_required_members_and_lists(
         "RegisterNotebookInstance",
         {"NotebookInstanceName": name, "JupyterServerUrl": "http://127.0.0.1:9/"},
     )
+    arn = f"arn:aws:sagemaker:us-east-1:000000000000:notebook-instance/{name}"
+    tags = [{"Key": "team", "Value": "ds"}]
     calls: list[tuple[str, dict[str, Any]]] = [
         ("CreatePresignedNotebookInstanceUrl", {"NotebookInstanceName": registered}),
+        ("ListTags", {"ResourceArn": arn}),  # none yet: an empty list
+        ("AddTags", {"ResourceArn": arn, "Tags": tags}),
+        ("ListTags", {"ResourceArn": arn}),
+        ("DeleteTags", {"ResourceArn": arn, "TagKeys": ["team"]}),
         ("DescribeNotebookInstance", {"NotebookInstanceName": name}),
         ("ListNotebookInstances", {"NameContains": name}),
         ("ListNotebookInstances", {"NameContains": "no-such-instance-anywhere"}),  # empty

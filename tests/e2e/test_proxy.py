@@ -8,9 +8,7 @@ import io
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
@@ -25,10 +23,16 @@ from notebooks import (
     LiveService,
     LoopbackResolver,
     browser_session,
+    execute_request,
     free_port,
     jupyter_server,
     live_service,
+    mint,
+    origin,
+    redeem,
+    register,
     start_jupyter,
+    start_kernel,
     stop_jupyter,
 )
 
@@ -50,30 +54,9 @@ async def live(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
         yield running
 
 
-async def register(live: LiveService, jupyter_url: str, token: str, name: str | None = None) -> str:
-    name = name or f"nb-{uuid.uuid4().hex[:8]}"
-    async with AsyncClient(live.grpc_target, identity=live.identity) as client:
-        await client.register_notebook_instance(name, jupyter_url, token)
-    return name
-
-
 @pytest.fixture
 async def notebook(live: LiveService, jupyter: Jupyter) -> str:
     return await register(live, jupyter.url, jupyter.token)
-
-
-async def mint(live: LiveService, name: str, duration: int | None = None) -> str:
-    async with AsyncClient(live.grpc_target, identity=live.identity) as client:
-        return await client.create_presigned_notebook_instance_url(name, duration)
-
-
-def origin(live: LiveService, name: str) -> str:
-    return f"http://{name}.localhost:{live.http_port}"
-
-
-async def redeem(session: aiohttp.ClientSession, url: str) -> aiohttp.ClientResponse:
-    async with session.get(url, allow_redirects=False) as response:
-        return response
 
 
 def sign_in_reason(response: aiohttp.ClientResponse) -> str | None:
@@ -91,7 +74,7 @@ async def test_redeem_sets_the_session_cookie_and_drops_the_token(
     async with browser_session() as browser:
         response = await redeem(browser, url)
         assert response.status == 303
-        assert response.headers["Location"] == "/"
+        assert response.headers["Location"] == f"{origin(live, notebook)}/"
         cookie = response.headers["Set-Cookie"]
         assert cookie.startswith("nbpresign-session=")
         attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
@@ -112,7 +95,10 @@ async def test_redeem_keeps_the_path_and_other_parameters(live: LiveService, not
     async with browser_session() as browser:
         response = await redeem(browser, deep)
         assert response.status == 303
-        assert response.headers["Location"] == "/lab/tree/my%20file.ipynb?reset=1"
+        assert (
+            response.headers["Location"]
+            == f"{origin(live, notebook)}/lab/tree/my%20file.ipynb?reset=1"
+        )
 
 
 async def test_a_token_is_good_for_one_redemption(live: LiveService, notebook: str) -> None:
@@ -261,39 +247,6 @@ async def test_cross_site_writes_are_refused(live: LiveService, notebook: str) -
             async with browser.post(target, json={"name": "python3"}, headers=headers) as refused:
                 assert refused.status == 403, headers
                 assert "another site" in await refused.text()
-
-
-async def start_kernel(browser: aiohttp.ClientSession, base: str) -> str:
-    async with browser.post(
-        f"{base}/api/kernels", json={"name": "python3"}, headers={"Origin": base}
-    ) as started:
-        assert started.status == 201, await started.text()
-        kernel_id: str = (await started.json())["id"]
-        return kernel_id
-
-
-def execute_request(code: str, session_id: str) -> dict[str, Any]:
-    return {
-        "header": {
-            "msg_id": uuid.uuid4().hex,
-            "username": "test",
-            "session": session_id,
-            "msg_type": "execute_request",
-            "version": "5.3",
-            "date": datetime.now(UTC).isoformat(),
-        },
-        "parent_header": {},
-        "metadata": {},
-        "content": {
-            "code": code,
-            "silent": False,
-            "store_history": False,
-            "user_expressions": {},
-            "allow_stdin": False,
-        },
-        "channel": "shell",
-        "buffers": [],
-    }
 
 
 async def execute(ws: aiohttp.ClientWebSocketResponse, code: str, session_id: str) -> str:
@@ -498,7 +451,9 @@ async def test_path_prefix_mode(tmp_path: Path) -> None:
             async with browser_session() as browser:
                 async with browser.get(url, allow_redirects=False) as redeemed:
                     assert redeemed.status == 303
-                    assert redeemed.headers["Location"] == "/nb/pfx/"
+                    assert (
+                        redeemed.headers["Location"] == f"http://localhost:{live.http_port}/nb/pfx/"
+                    )
                     assert "Path=/nb/pfx/" in redeemed.headers["Set-Cookie"]
                 base = f"http://localhost:{live.http_port}/nb/pfx"
                 async with browser.get(f"{base}/api/status") as status:

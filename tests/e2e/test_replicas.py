@@ -202,3 +202,21 @@ async def test_rotating_the_signing_key_keeps_issued_urls_valid(
         browser.get(on(pair.b, before), allow_redirects=False) as redeemed,
     ):
         assert redeemed.status == 303
+
+
+async def test_a_next_token_from_a_pages_on_b(pair: Pair, jupyter: Jupyter) -> None:
+    names = sorted([await register(pair, jupyter) for _ in range(3)])
+
+    def pages() -> list[str]:
+        with admin(pair.a, pair) as a, admin(pair.b, pair) as b:
+            first = a.list_notebook_instances(max_results=2)
+            rest = b.list_notebook_instances(max_results=2, next_token=first.next_token)
+            with pytest.raises(NbpresignError) as caught:  # bound to its query's sort
+                b.list_notebook_instances(next_token=first.next_token, sort_by="Status")
+            assert caught.value.message == "Invalid pagination token"
+        assert first.next_token and not rest.next_token
+        return [
+            i.notebook_instance_name for i in [*first.notebook_instances, *rest.notebook_instances]
+        ]
+
+    assert await asyncio.to_thread(pages) == names

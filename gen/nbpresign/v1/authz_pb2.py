@@ -25,13 +25,13 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18nbpresign/v1/authz.proto\x12\x0cnbpresign.v1\x1a google/protobuf/descriptor.proto*j\n\x0cResourceKind\x12\x1d\n\x19RESOURCE_KIND_UNSPECIFIED\x10\x00\x12#\n\x1fRESOURCE_KIND_NOTEBOOK_INSTANCE\x10\x01\x12\x16\n\x12RESOURCE_KIND_USER\x10\x02:8\n\raction_prefix\x12\x1f.google.protobuf.ServiceOptions\x18\xa3\x90\x03 \x01(\t:6\n\x0bno_aws_json\x12\x1f.google.protobuf.ServiceOptions\x18\xa5\x90\x03 \x01(\x08:M\n\x08resource\x12\x1d.google.protobuf.FieldOptions\x18\xa4\x90\x03 \x01(\x0e\x32\x1a.nbpresign.v1.ResourceKindb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18nbpresign/v1/authz.proto\x12\x0cnbpresign.v1\x1a google/protobuf/descriptor.proto*\xac\x01\n\x0cResourceKind\x12\x1d\n\x19RESOURCE_KIND_UNSPECIFIED\x10\x00\x12#\n\x1fRESOURCE_KIND_NOTEBOOK_INSTANCE\x10\x01\x12\x16\n\x12RESOURCE_KIND_USER\x10\x02\x12\'\n#RESOURCE_KIND_NOTEBOOK_INSTANCE_ARN\x10\x03\x12\x17\n\x13RESOURCE_KIND_GROUP\x10\x04:8\n\raction_prefix\x12\x1f.google.protobuf.ServiceOptions\x18\xa3\x90\x03 \x01(\t:6\n\x0bno_aws_json\x12\x1f.google.protobuf.ServiceOptions\x18\xa5\x90\x03 \x01(\x08:M\n\x08resource\x12\x1d.google.protobuf.FieldOptions\x18\xa4\x90\x03 \x01(\x0e\x32\x1a.nbpresign.v1.ResourceKindb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'nbpresign.v1.authz_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RESOURCEKIND']._serialized_start=76
-  _globals['_RESOURCEKIND']._serialized_end=182
+  _globals['_RESOURCEKIND']._serialized_start=77
+  _globals['_RESOURCEKIND']._serialized_end=249
 # @@protoc_insertion_point(module_scope)

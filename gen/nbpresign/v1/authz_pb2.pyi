@@ -34,6 +34,12 @@ class _ResourceKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Resource
     """arn:aws:sagemaker:REGION:ACCOUNT:notebook-instance/NAME (name lower-cased)."""
     RESOURCE_KIND_USER: _ResourceKind.ValueType  # 2
     """arn:aws:iam::ACCOUNT:user/NAME."""
+    RESOURCE_KIND_NOTEBOOK_INSTANCE_ARN: _ResourceKind.ValueType  # 3
+    """The field holds a notebook instance's ARN (SageMaker's ResourceArn): the resource
+    is that instance; an ARN of anything else is a ValidationException.
+    """
+    RESOURCE_KIND_GROUP: _ResourceKind.ValueType  # 4
+    """arn:aws:iam::ACCOUNT:group/NAME."""
 
 class ResourceKind(_ResourceKind, metaclass=_ResourceKindEnumTypeWrapper):
     """The kind of resource a request field names."""
@@ -44,6 +50,12 @@ RESOURCE_KIND_NOTEBOOK_INSTANCE: ResourceKind.ValueType  # 1
 """arn:aws:sagemaker:REGION:ACCOUNT:notebook-instance/NAME (name lower-cased)."""
 RESOURCE_KIND_USER: ResourceKind.ValueType  # 2
 """arn:aws:iam::ACCOUNT:user/NAME."""
+RESOURCE_KIND_NOTEBOOK_INSTANCE_ARN: ResourceKind.ValueType  # 3
+"""The field holds a notebook instance's ARN (SageMaker's ResourceArn): the resource
+is that instance; an ARN of anything else is a ValidationException.
+"""
+RESOURCE_KIND_GROUP: ResourceKind.ValueType  # 4
+"""arn:aws:iam::ACCOUNT:group/NAME."""
 Global___ResourceKind: _TypeAlias = ResourceKind  # noqa: Y015
 
 ACTION_PREFIX_FIELD_NUMBER: _builtins.int

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1enbpresign/v1/constraints.proto\x12\x0cnbpresign.v1\x1a google/protobuf/descriptor.proto\"\xe9\x01\n\x10\x46ieldConstraints\x12\x10\n\x08required\x18\x01 \x01(\x08\x12\x17\n\nmin_length\x18\x02 \x01(\rH\x00\x88\x01\x01\x12\x17\n\nmax_length\x18\x03 \x01(\rH\x01\x88\x01\x01\x12\x0f\n\x07pattern\x18\x04 \x01(\t\x12\x16\n\tmin_value\x18\x05 \x01(\x03H\x02\x88\x01\x01\x12\x16\n\tmax_value\x18\x06 \x01(\x03H\x03\x88\x01\x01\x12\x16\n\x0e\x61llowed_values\x18\x07 \x03(\tB\r\n\x0b_min_lengthB\r\n\x0b_max_lengthB\x0c\n\n_min_valueB\x0c\n\n_max_value:T\n\x0b\x63onstraints\x12\x1d.google.protobuf.FieldOptions\x18\xa2\x90\x03 \x01(\x0b\x32\x1e.nbpresign.v1.FieldConstraintsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1enbpresign/v1/constraints.proto\x12\x0cnbpresign.v1\x1a google/protobuf/descriptor.proto\"\xd0\x02\n\x10\x46ieldConstraints\x12\x10\n\x08required\x18\x01 \x01(\x08\x12\x17\n\nmin_length\x18\x02 \x01(\rH\x00\x88\x01\x01\x12\x17\n\nmax_length\x18\x03 \x01(\rH\x01\x88\x01\x01\x12\x0f\n\x07pattern\x18\x04 \x01(\t\x12\x16\n\tmin_value\x18\x05 \x01(\x03H\x02\x88\x01\x01\x12\x16\n\tmax_value\x18\x06 \x01(\x03H\x03\x88\x01\x01\x12\x16\n\x0e\x61llowed_values\x18\x07 \x03(\t\x12\x16\n\tmax_items\x18\x08 \x01(\rH\x04\x88\x01\x01\x12\x16\n\tmin_items\x18\t \x01(\rH\x05\x88\x01\x01\x12\x19\n\x11reserved_prefixes\x18\n \x03(\tB\r\n\x0b_min_lengthB\r\n\x0b_max_lengthB\x0c\n\n_min_valueB\x0c\n\n_max_valueB\x0c\n\n_max_itemsB\x0c\n\n_min_items:T\n\x0b\x63onstraints\x12\x1d.google.protobuf.FieldOptions\x18\xa2\x90\x03 \x01(\x0b\x32\x1e.nbpresign.v1.FieldConstraintsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,5 +33,5 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'nbpresign.v1.constraints_pb
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_FIELDCONSTRAINTS']._serialized_start=83
-  _globals['_FIELDCONSTRAINTS']._serialized_end=316
+  _globals['_FIELDCONSTRAINTS']._serialized_end=419
 # @@protoc_insertion_point(module_scope)

@@ -26,7 +26,10 @@ DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
 class FieldConstraints(_message.Message):
-    """Constraints on one request field. Unset members impose nothing."""
+    """Constraints on one request field. Unset members impose nothing. On a repeated
+    field, max_items and min_items count the items and the rest apply to each item; a
+    message field (or item) is checked against its own fields' constraints.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -37,6 +40,9 @@ class FieldConstraints(_message.Message):
     MIN_VALUE_FIELD_NUMBER: _builtins.int
     MAX_VALUE_FIELD_NUMBER: _builtins.int
     ALLOWED_VALUES_FIELD_NUMBER: _builtins.int
+    MAX_ITEMS_FIELD_NUMBER: _builtins.int
+    MIN_ITEMS_FIELD_NUMBER: _builtins.int
+    RESERVED_PREFIXES_FIELD_NUMBER: _builtins.int
     required: _builtins.bool
     """The member must be present (and, for strings, not empty)."""
     min_length: _builtins.int
@@ -51,9 +57,19 @@ class FieldConstraints(_message.Message):
     """Smallest allowed integer value."""
     max_value: _builtins.int
     """Largest allowed integer value."""
+    max_items: _builtins.int
+    """Most items a repeated field may hold."""
+    min_items: _builtins.int
+    """Fewest items a repeated field must hold."""
     @_builtins.property
     def allowed_values(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """The string must be one of these values."""
+
+    @_builtins.property
+    def reserved_prefixes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Reserved prefixes (a key starting "aws:"): the value may not start with one,
+        ignoring case.
+        """
 
     def __init__(
         self,
@@ -65,23 +81,34 @@ class FieldConstraints(_message.Message):
         min_value: _builtins.int | None = ...,
         max_value: _builtins.int | None = ...,
         allowed_values: _abc.Iterable[_builtins.str] | None = ...,
+        max_items: _builtins.int | None = ...,
+        min_items: _builtins.int | None = ...,
+        reserved_prefixes: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_max_length", b"_max_length", "_max_value", b"_max_value", "_min_length", b"_min_length", "_min_value", b"_min_value", "max_length", b"max_length", "max_value", b"max_value", "min_length", b"min_length", "min_value", b"min_value"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_max_items", b"_max_items", "_max_length", b"_max_length", "_max_value", b"_max_value", "_min_items", b"_min_items", "_min_length", b"_min_length", "_min_value", b"_min_value", "max_items", b"max_items", "max_length", b"max_length", "max_value", b"max_value", "min_items", b"min_items", "min_length", b"min_length", "min_value", b"min_value"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_max_length", b"_max_length", "_max_value", b"_max_value", "_min_length", b"_min_length", "_min_value", b"_min_value", "allowed_values", b"allowed_values", "max_length", b"max_length", "max_value", b"max_value", "min_length", b"min_length", "min_value", b"min_value", "pattern", b"pattern", "required", b"required"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_max_items", b"_max_items", "_max_length", b"_max_length", "_max_value", b"_max_value", "_min_items", b"_min_items", "_min_length", b"_min_length", "_min_value", b"_min_value", "allowed_values", b"allowed_values", "max_items", b"max_items", "max_length", b"max_length", "max_value", b"max_value", "min_items", b"min_items", "min_length", b"min_length", "min_value", b"min_value", "pattern", b"pattern", "required", b"required", "reserved_prefixes", b"reserved_prefixes"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__max_items: _TypeAlias = _typing.Literal["max_items"]  # noqa: Y015
+    _WhichOneofArgType__max_items: _TypeAlias = _typing.Literal["_max_items", b"_max_items"]  # noqa: Y015
     _WhichOneofReturnType__max_length: _TypeAlias = _typing.Literal["max_length"]  # noqa: Y015
     _WhichOneofArgType__max_length: _TypeAlias = _typing.Literal["_max_length", b"_max_length"]  # noqa: Y015
     _WhichOneofReturnType__max_value: _TypeAlias = _typing.Literal["max_value"]  # noqa: Y015
     _WhichOneofArgType__max_value: _TypeAlias = _typing.Literal["_max_value", b"_max_value"]  # noqa: Y015
+    _WhichOneofReturnType__min_items: _TypeAlias = _typing.Literal["min_items"]  # noqa: Y015
+    _WhichOneofArgType__min_items: _TypeAlias = _typing.Literal["_min_items", b"_min_items"]  # noqa: Y015
     _WhichOneofReturnType__min_length: _TypeAlias = _typing.Literal["min_length"]  # noqa: Y015
     _WhichOneofArgType__min_length: _TypeAlias = _typing.Literal["_min_length", b"_min_length"]  # noqa: Y015
     _WhichOneofReturnType__min_value: _TypeAlias = _typing.Literal["min_value"]  # noqa: Y015
     _WhichOneofArgType__min_value: _TypeAlias = _typing.Literal["_min_value", b"_min_value"]  # noqa: Y015
     @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__max_items) -> _WhichOneofReturnType__max_items | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__max_length) -> _WhichOneofReturnType__max_length | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__max_value) -> _WhichOneofReturnType__max_value | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__min_items) -> _WhichOneofReturnType__min_items | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__min_length) -> _WhichOneofReturnType__min_length | None: ...
     @_typing.overload

@@ -26,9 +26,10 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from nbpresign.v1 import authz_pb2 as nbpresign_dot_v1_dot_authz__pb2
 from nbpresign.v1 import constraints_pb2 as nbpresign_dot_v1_dot_constraints__pb2
+from nbpresign.v1 import tags_pb2 as nbpresign_dot_v1_dot_tags__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16nbpresign/v1/iam.proto\x12\x0cnbpresign.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18nbpresign/v1/authz.proto\x1a\x1enbpresign/v1/constraints.proto\"r\n\x04User\x12\x1b\n\tuser_name\x18\x01 \x01(\tR\x08UserName\x12\x10\n\x03\x61rn\x18\x02 \x01(\tR\x03\x41rn\x12;\n\x0b\x63reate_date\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nCreateDate\"\xcd\x01\n\tAccessKey\x12\x1b\n\tuser_name\x18\x01 \x01(\tR\x08UserName\x12\"\n\raccess_key_id\x18\x02 \x01(\tR\x0b\x41\x63\x63\x65ssKeyId\x12*\n\x11secret_access_key\x18\x03 \x01(\tR\x0fSecretAccessKey\x12\x16\n\x06status\x18\x04 \x01(\tR\x06Status\x12;\n\x0b\x63reate_date\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nCreateDate\"V\n\nUserPolicy\x12\x1f\n\x0bpolicy_name\x18\x01 \x01(\tR\nPolicyName\x12\'\n\x0fpolicy_document\x18\x02 \x01(\tR\x0ePolicyDocument\"K\n\x11\x43reateUserRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"<\n\x12\x43reateUserResponse\x12&\n\x04user\x18\x01 \x01(\x0b\x32\x12.nbpresign.v1.UserR\x04User\"\x12\n\x10ListUsersRequest\"=\n\x11ListUsersResponse\x12(\n\x05users\x18\x01 \x03(\x0b\x32\x12.nbpresign.v1.UserR\x05Users\"K\n\x11\x44\x65leteUserRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"\x14\n\x12\x44\x65leteUserResponse\"P\n\x16\x43reateAccessKeyRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"Q\n\x17\x43reateAccessKeyResponse\x12\x36\n\naccess_key\x18\x01 \x01(\x0b\x32\x17.nbpresign.v1.AccessKeyR\tAccessKey\"O\n\x15ListAccessKeysRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"a\n\x16ListAccessKeysResponse\x12G\n\x13\x61\x63\x63\x65ss_key_metadata\x18\x01 \x03(\x0b\x32\x17.nbpresign.v1.AccessKeyR\x11\x41\x63\x63\x65ssKeyMetadata\"\x86\x01\n\x16\x44\x65leteAccessKeyRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\x12\x34\n\raccess_key_id\x18\x02 \x01(\tB\x10\x92\x82\x19\x0c\x08\x01\x18\x80\x01\"\x05[\\w]+R\x0b\x41\x63\x63\x65ssKeyId\"\x19\n\x17\x44\x65leteAccessKeyResponse\"\xbc\x01\n\x14PutUserPolicyRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\x12\x37\n\x0bpolicy_name\x18\x02 \x01(\tB\x16\x92\x82\x19\x12\x08\x01\x18\x80\x01\"\x0b[\\w+=,.@-]+R\nPolicyName\x12\x33\n\x0fpolicy_document\x18\x03 \x01(\tB\n\x92\x82\x19\x06\x08\x01\x18\x80\x80\x08R\x0ePolicyDocument\"\x17\n\x15PutUserPolicyResponse\"Q\n\x17ListUserPoliciesRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"P\n\x18ListUserPoliciesResponse\x12\x34\n\x08policies\x18\x01 \x03(\x0b\x32\x18.nbpresign.v1.UserPolicyR\x08Policies\"\x8a\x01\n\x17\x44\x65leteUserPolicyRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\x12\x37\n\x0bpolicy_name\x18\x02 \x01(\tB\x16\x92\x82\x19\x12\x08\x01\x18\x80\x01\"\x0b[\\w+=,.@-]+R\nPolicyName\"\x1a\n\x18\x44\x65leteUserPolicyResponse\"\xa0\x01\n\x0cLoginProfile\x12\x1b\n\tuser_name\x18\x01 \x01(\tR\x08UserName\x12;\n\x0b\x63reate_date\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nCreateDate\x12\x36\n\x17password_reset_required\x18\x03 \x01(\x08R\x15PasswordResetRequired\"\xaf\x01\n\x19\x43reateLoginProfileRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\x12\"\n\x08password\x18\x02 \x01(\tB\x06\x92\x82\x19\x02\x08\x01R\x08Password\x12\x36\n\x17password_reset_required\x18\x03 \x01(\x08R\x15PasswordResetRequired\"]\n\x1a\x43reateLoginProfileResponse\x12?\n\rlogin_profile\x18\x01 \x01(\x0b\x32\x1a.nbpresign.v1.LoginProfileR\x0cLoginProfile\"\xda\x01\n\x19UpdateLoginProfileRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\x12\x1f\n\x08password\x18\x02 \x01(\tH\x00R\x08Password\x88\x01\x01\x12;\n\x17password_reset_required\x18\x03 \x01(\x08H\x01R\x15PasswordResetRequired\x88\x01\x01\x42\x0b\n\t_passwordB\x1a\n\x18_password_reset_required\"\x1c\n\x1aUpdateLoginProfileResponse\"P\n\x16GetLoginProfileRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"Z\n\x17GetLoginProfileResponse\x12?\n\rlogin_profile\x18\x01 \x01(\x0b\x32\x1a.nbpresign.v1.LoginProfileR\x0cLoginProfile\"S\n\x19\x44\x65leteLoginProfileRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"\x1c\n\x1a\x44\x65leteLoginProfileResponse2\x98\x0e\n\nIamService\x12\x65\n\nCreateUser\x12\x1f.nbpresign.v1.CreateUserRequest\x1a .nbpresign.v1.CreateUserResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\"\t/v1/users:\x01*\x12_\n\tListUsers\x12\x1e.nbpresign.v1.ListUsersRequest\x1a\x1f.nbpresign.v1.ListUsersResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/users\x12n\n\nDeleteUser\x12\x1f.nbpresign.v1.DeleteUserRequest\x1a .nbpresign.v1.DeleteUserResponse\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/v1/users/{user_name}\x12\x8c\x01\n\x0f\x43reateAccessKey\x12$.nbpresign.v1.CreateAccessKeyRequest\x1a%.nbpresign.v1.CreateAccessKeyResponse\",\x82\xd3\xe4\x93\x02&\"!/v1/users/{user_name}/access-keys:\x01*\x12\x86\x01\n\x0eListAccessKeys\x12#.nbpresign.v1.ListAccessKeysRequest\x1a$.nbpresign.v1.ListAccessKeysResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/users/{user_name}/access-keys\x12\x99\x01\n\x0f\x44\x65leteAccessKey\x12$.nbpresign.v1.DeleteAccessKeyRequest\x1a%.nbpresign.v1.DeleteAccessKeyResponse\"9\x82\xd3\xe4\x93\x02\x33*1/v1/users/{user_name}/access-keys/{access_key_id}\x12\x91\x01\n\rPutUserPolicy\x12\".nbpresign.v1.PutUserPolicyRequest\x1a#.nbpresign.v1.PutUserPolicyResponse\"7\x82\xd3\xe4\x93\x02\x31\x1a,/v1/users/{user_name}/policies/{policy_name}:\x01*\x12\x89\x01\n\x10ListUserPolicies\x12%.nbpresign.v1.ListUserPoliciesRequest\x1a&.nbpresign.v1.ListUserPoliciesResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/users/{user_name}/policies\x12\x97\x01\n\x10\x44\x65leteUserPolicy\x12%.nbpresign.v1.DeleteUserPolicyRequest\x1a&.nbpresign.v1.DeleteUserPolicyResponse\"4\x82\xd3\xe4\x93\x02.*,/v1/users/{user_name}/policies/{policy_name}\x12\x97\x01\n\x12\x43reateLoginProfile\x12\'.nbpresign.v1.CreateLoginProfileRequest\x1a(.nbpresign.v1.CreateLoginProfileResponse\".\x82\xd3\xe4\x93\x02(\"#/v1/users/{user_name}/login-profile:\x01*\x12\x97\x01\n\x12UpdateLoginProfile\x12\'.nbpresign.v1.UpdateLoginProfileRequest\x1a(.nbpresign.v1.UpdateLoginProfileResponse\".\x82\xd3\xe4\x93\x02(2#/v1/users/{user_name}/login-profile:\x01*\x12\x8b\x01\n\x0fGetLoginProfile\x12$.nbpresign.v1.GetLoginProfileRequest\x1a%.nbpresign.v1.GetLoginProfileResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/users/{user_name}/login-profile\x12\x94\x01\n\x12\x44\x65leteLoginProfile\x12\'.nbpresign.v1.DeleteLoginProfileRequest\x1a(.nbpresign.v1.DeleteLoginProfileResponse\"+\x82\xd3\xe4\x93\x02%*#/v1/users/{user_name}/login-profile\x1a\x0b\x9a\x82\x19\x03iam\xa8\x82\x19\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16nbpresign/v1/iam.proto\x12\x0cnbpresign.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18nbpresign/v1/authz.proto\x1a\x1enbpresign/v1/constraints.proto\x1a\x17nbpresign/v1/tags.proto\"\x8b\x01\n\x04User\x12\x1b\n\tuser_name\x18\x01 \x01(\tR\x08UserName\x12\x10\n\x03\x61rn\x18\x02 \x01(\tR\x03\x41rn\x12;\n\x0b\x63reate_date\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nCreateDate\x12\x17\n\x07user_id\x18\x04 \x01(\tR\x06UserId\"\xcd\x01\n\tAccessKey\x12\x1b\n\tuser_name\x18\x01 \x01(\tR\x08UserName\x12\"\n\raccess_key_id\x18\x02 \x01(\tR\x0b\x41\x63\x63\x65ssKeyId\x12*\n\x11secret_access_key\x18\x03 \x01(\tR\x0fSecretAccessKey\x12\x16\n\x06status\x18\x04 \x01(\tR\x06Status\x12;\n\x0b\x63reate_date\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nCreateDate\"V\n\nUserPolicy\x12\x1f\n\x0bpolicy_name\x18\x01 \x01(\tR\nPolicyName\x12\'\n\x0fpolicy_document\x18\x02 \x01(\tR\x0ePolicyDocument\"K\n\x11\x43reateUserRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"<\n\x12\x43reateUserResponse\x12&\n\x04user\x18\x01 \x01(\x0b\x32\x12.nbpresign.v1.UserR\x04User\"\x12\n\x10ListUsersRequest\"=\n\x11ListUsersResponse\x12(\n\x05users\x18\x01 \x03(\x0b\x32\x12.nbpresign.v1.UserR\x05Users\"K\n\x11\x44\x65leteUserRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"\x14\n\x12\x44\x65leteUserResponse\"P\n\x16\x43reateAccessKeyRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"Q\n\x17\x43reateAccessKeyResponse\x12\x36\n\naccess_key\x18\x01 \x01(\x0b\x32\x17.nbpresign.v1.AccessKeyR\tAccessKey\"O\n\x15ListAccessKeysRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"a\n\x16ListAccessKeysResponse\x12G\n\x13\x61\x63\x63\x65ss_key_metadata\x18\x01 \x03(\x0b\x32\x17.nbpresign.v1.AccessKeyR\x11\x41\x63\x63\x65ssKeyMetadata\"\x86\x01\n\x16\x44\x65leteAccessKeyRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\x12\x34\n\raccess_key_id\x18\x02 \x01(\tB\x10\x92\x82\x19\x0c\x08\x01\x18\x80\x01\"\x05[\\w]+R\x0b\x41\x63\x63\x65ssKeyId\"\x19\n\x17\x44\x65leteAccessKeyResponse\"\xbc\x01\n\x14PutUserPolicyRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\x12\x37\n\x0bpolicy_name\x18\x02 \x01(\tB\x16\x92\x82\x19\x12\x08\x01\x18\x80\x01\"\x0b[\\w+=,.@-]+R\nPolicyName\x12\x33\n\x0fpolicy_document\x18\x03 \x01(\tB\n\x92\x82\x19\x06\x08\x01\x18\x80\x80\x08R\x0ePolicyDocument\"\x17\n\x15PutUserPolicyResponse\"Q\n\x17ListUserPoliciesRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"P\n\x18ListUserPoliciesResponse\x12\x34\n\x08policies\x18\x01 \x03(\x0b\x32\x18.nbpresign.v1.UserPolicyR\x08Policies\"\x8a\x01\n\x17\x44\x65leteUserPolicyRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\x12\x37\n\x0bpolicy_name\x18\x02 \x01(\tB\x16\x92\x82\x19\x12\x08\x01\x18\x80\x01\"\x0b[\\w+=,.@-]+R\nPolicyName\"\x1a\n\x18\x44\x65leteUserPolicyResponse\"\xa4\x01\n\x05Group\x12\x12\n\x04path\x18\x01 \x01(\tR\x04Path\x12\x1d\n\ngroup_name\x18\x02 \x01(\tR\tGroupName\x12\x19\n\x08group_id\x18\x03 \x01(\tR\x07GroupId\x12\x10\n\x03\x61rn\x18\x04 \x01(\tR\x03\x41rn\x12;\n\x0b\x63reate_date\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nCreateDate\"O\n\x12\x43reateGroupRequest\x12\x39\n\ngroup_name\x18\x01 \x01(\tB\x1a\x92\x82\x19\x12\x08\x01\x18\x80\x01\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x04R\tGroupName\"@\n\x13\x43reateGroupResponse\x12)\n\x05group\x18\x01 \x01(\x0b\x32\x13.nbpresign.v1.GroupR\x05Group\"L\n\x0fGetGroupRequest\x12\x39\n\ngroup_name\x18\x01 \x01(\tB\x1a\x92\x82\x19\x12\x08\x01\x18\x80\x01\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x04R\tGroupName\"g\n\x10GetGroupResponse\x12)\n\x05group\x18\x01 \x01(\x0b\x32\x13.nbpresign.v1.GroupR\x05Group\x12(\n\x05users\x18\x02 \x03(\x0b\x32\x12.nbpresign.v1.UserR\x05Users\"\x13\n\x11ListGroupsRequest\"A\n\x12ListGroupsResponse\x12+\n\x06groups\x18\x01 \x03(\x0b\x32\x13.nbpresign.v1.GroupR\x06Groups\"O\n\x12\x44\x65leteGroupRequest\x12\x39\n\ngroup_name\x18\x01 \x01(\tB\x1a\x92\x82\x19\x12\x08\x01\x18\x80\x01\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x04R\tGroupName\"\x15\n\x13\x44\x65leteGroupResponse\"\x86\x01\n\x15\x41\x64\x64UserToGroupRequest\x12\x39\n\ngroup_name\x18\x01 \x01(\tB\x1a\x92\x82\x19\x12\x08\x01\x18\x80\x01\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x04R\tGroupName\x12\x32\n\tuser_name\x18\x02 \x01(\tB\x15\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+R\x08UserName\"\x18\n\x16\x41\x64\x64UserToGroupResponse\"\x8b\x01\n\x1aRemoveUserFromGroupRequest\x12\x39\n\ngroup_name\x18\x01 \x01(\tB\x1a\x92\x82\x19\x12\x08\x01\x18\x80\x01\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x04R\tGroupName\x12\x32\n\tuser_name\x18\x02 \x01(\tB\x15\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+R\x08UserName\"\x1d\n\x1bRemoveUserFromGroupResponse\"R\n\x18ListGroupsForUserRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"H\n\x19ListGroupsForUserResponse\x12+\n\x06groups\x18\x01 \x03(\x0b\x32\x13.nbpresign.v1.GroupR\x06Groups\"\xc0\x01\n\x15PutGroupPolicyRequest\x12\x39\n\ngroup_name\x18\x01 \x01(\tB\x1a\x92\x82\x19\x12\x08\x01\x18\x80\x01\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x04R\tGroupName\x12\x37\n\x0bpolicy_name\x18\x02 \x01(\tB\x16\x92\x82\x19\x12\x08\x01\x18\x80\x01\"\x0b[\\w+=,.@-]+R\nPolicyName\x12\x33\n\x0fpolicy_document\x18\x03 \x01(\tB\n\x92\x82\x19\x06\x08\x01\x18\x80\x80\x08R\x0ePolicyDocument\"\x18\n\x16PutGroupPolicyResponse\"\x8b\x01\n\x15GetGroupPolicyRequest\x12\x39\n\ngroup_name\x18\x01 \x01(\tB\x1a\x92\x82\x19\x12\x08\x01\x18\x80\x01\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x04R\tGroupName\x12\x37\n\x0bpolicy_name\x18\x02 \x01(\tB\x16\x92\x82\x19\x12\x08\x01\x18\x80\x01\"\x0b[\\w+=,.@-]+R\nPolicyName\"\x81\x01\n\x16GetGroupPolicyResponse\x12\x1d\n\ngroup_name\x18\x01 \x01(\tR\tGroupName\x12\x1f\n\x0bpolicy_name\x18\x02 \x01(\tR\nPolicyName\x12\'\n\x0fpolicy_document\x18\x03 \x01(\tR\x0ePolicyDocument\"U\n\x18ListGroupPoliciesRequest\x12\x39\n\ngroup_name\x18\x01 \x01(\tB\x1a\x92\x82\x19\x12\x08\x01\x18\x80\x01\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x04R\tGroupName\">\n\x19ListGroupPoliciesResponse\x12!\n\x0cpolicy_names\x18\x01 \x03(\tR\x0bPolicyNames\"\x8e\x01\n\x18\x44\x65leteGroupPolicyRequest\x12\x39\n\ngroup_name\x18\x01 \x01(\tB\x1a\x92\x82\x19\x12\x08\x01\x18\x80\x01\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x04R\tGroupName\x12\x37\n\x0bpolicy_name\x18\x02 \x01(\tB\x16\x92\x82\x19\x12\x08\x01\x18\x80\x01\"\x0b[\\w+=,.@-]+R\nPolicyName\"\x1b\n\x19\x44\x65leteGroupPolicyResponse\"y\n\x0eTagUserRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\x12/\n\x04tags\x18\x02 \x03(\x0b\x32\x11.nbpresign.v1.TagB\x08\x92\x82\x19\x04\x08\x01@2R\x04Tags\"\x11\n\x0fTagUserResponse\"\x95\x01\n\x10UntagUserRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\x12I\n\x08tag_keys\x18\x02 \x03(\tB.\x92\x82\x19*\x08\x01\x10\x01\x18\x80\x01\"\x1f^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$@2R\x07TagKeys\"\x13\n\x11UntagUserResponse\"M\n\x13ListUserTagsRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"=\n\x14ListUserTagsResponse\x12%\n\x04tags\x18\x01 \x03(\x0b\x32\x11.nbpresign.v1.TagR\x04Tags\"\xa0\x01\n\x0cLoginProfile\x12\x1b\n\tuser_name\x18\x01 \x01(\tR\x08UserName\x12;\n\x0b\x63reate_date\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nCreateDate\x12\x36\n\x17password_reset_required\x18\x03 \x01(\x08R\x15PasswordResetRequired\"\xaf\x01\n\x19\x43reateLoginProfileRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\x12\"\n\x08password\x18\x02 \x01(\tB\x06\x92\x82\x19\x02\x08\x01R\x08Password\x12\x36\n\x17password_reset_required\x18\x03 \x01(\x08R\x15PasswordResetRequired\"]\n\x1a\x43reateLoginProfileResponse\x12?\n\rlogin_profile\x18\x01 \x01(\x0b\x32\x1a.nbpresign.v1.LoginProfileR\x0cLoginProfile\"\xda\x01\n\x19UpdateLoginProfileRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\x12\x1f\n\x08password\x18\x02 \x01(\tH\x00R\x08Password\x88\x01\x01\x12;\n\x17password_reset_required\x18\x03 \x01(\x08H\x01R\x15PasswordResetRequired\x88\x01\x01\x42\x0b\n\t_passwordB\x1a\n\x18_password_reset_required\"\x1c\n\x1aUpdateLoginProfileResponse\"P\n\x16GetLoginProfileRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"Z\n\x17GetLoginProfileResponse\x12?\n\rlogin_profile\x18\x01 \x01(\x0b\x32\x1a.nbpresign.v1.LoginProfileR\x0cLoginProfile\"S\n\x19\x44\x65leteLoginProfileRequest\x12\x36\n\tuser_name\x18\x01 \x01(\tB\x19\x92\x82\x19\x11\x08\x01\x18@\"\x0b[\\w+=,.@-]+\xa0\x82\x19\x02R\x08UserName\"\x1c\n\x1a\x44\x65leteLoginProfileResponse2\xce\x1c\n\nIamService\x12\x65\n\nCreateUser\x12\x1f.nbpresign.v1.CreateUserRequest\x1a .nbpresign.v1.CreateUserResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\"\t/v1/users:\x01*\x12_\n\tListUsers\x12\x1e.nbpresign.v1.ListUsersRequest\x1a\x1f.nbpresign.v1.ListUsersResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/users\x12n\n\nDeleteUser\x12\x1f.nbpresign.v1.DeleteUserRequest\x1a .nbpresign.v1.DeleteUserResponse\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/v1/users/{user_name}\x12\x8c\x01\n\x0f\x43reateAccessKey\x12$.nbpresign.v1.CreateAccessKeyRequest\x1a%.nbpresign.v1.CreateAccessKeyResponse\",\x82\xd3\xe4\x93\x02&\"!/v1/users/{user_name}/access-keys:\x01*\x12\x86\x01\n\x0eListAccessKeys\x12#.nbpresign.v1.ListAccessKeysRequest\x1a$.nbpresign.v1.ListAccessKeysResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/users/{user_name}/access-keys\x12\x99\x01\n\x0f\x44\x65leteAccessKey\x12$.nbpresign.v1.DeleteAccessKeyRequest\x1a%.nbpresign.v1.DeleteAccessKeyResponse\"9\x82\xd3\xe4\x93\x02\x33*1/v1/users/{user_name}/access-keys/{access_key_id}\x12\x91\x01\n\rPutUserPolicy\x12\".nbpresign.v1.PutUserPolicyRequest\x1a#.nbpresign.v1.PutUserPolicyResponse\"7\x82\xd3\xe4\x93\x02\x31\x1a,/v1/users/{user_name}/policies/{policy_name}:\x01*\x12\x89\x01\n\x10ListUserPolicies\x12%.nbpresign.v1.ListUserPoliciesRequest\x1a&.nbpresign.v1.ListUserPoliciesResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/users/{user_name}/policies\x12\x97\x01\n\x10\x44\x65leteUserPolicy\x12%.nbpresign.v1.DeleteUserPolicyRequest\x1a&.nbpresign.v1.DeleteUserPolicyResponse\"4\x82\xd3\xe4\x93\x02.*,/v1/users/{user_name}/policies/{policy_name}\x12\x97\x01\n\x12\x43reateLoginProfile\x12\'.nbpresign.v1.CreateLoginProfileRequest\x1a(.nbpresign.v1.CreateLoginProfileResponse\".\x82\xd3\xe4\x93\x02(\"#/v1/users/{user_name}/login-profile:\x01*\x12\x97\x01\n\x12UpdateLoginProfile\x12\'.nbpresign.v1.UpdateLoginProfileRequest\x1a(.nbpresign.v1.UpdateLoginProfileResponse\".\x82\xd3\xe4\x93\x02(2#/v1/users/{user_name}/login-profile:\x01*\x12\x8b\x01\n\x0fGetLoginProfile\x12$.nbpresign.v1.GetLoginProfileRequest\x1a%.nbpresign.v1.GetLoginProfileResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/users/{user_name}/login-profile\x12\x94\x01\n\x12\x44\x65leteLoginProfile\x12\'.nbpresign.v1.DeleteLoginProfileRequest\x1a(.nbpresign.v1.DeleteLoginProfileResponse\"+\x82\xd3\xe4\x93\x02%*#/v1/users/{user_name}/login-profile\x12i\n\x0b\x43reateGroup\x12 .nbpresign.v1.CreateGroupRequest\x1a!.nbpresign.v1.CreateGroupResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\"\n/v1/groups:\x01*\x12j\n\x08GetGroup\x12\x1d.nbpresign.v1.GetGroupRequest\x1a\x1e.nbpresign.v1.GetGroupResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/groups/{group_name}\x12\x63\n\nListGroups\x12\x1f.nbpresign.v1.ListGroupsRequest\x1a .nbpresign.v1.ListGroupsResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/groups\x12s\n\x0b\x44\x65leteGroup\x12 .nbpresign.v1.DeleteGroupRequest\x1a!.nbpresign.v1.DeleteGroupResponse\"\x1f\x82\xd3\xe4\x93\x02\x19*\x17/v1/groups/{group_name}\x12\x91\x01\n\x0e\x41\x64\x64UserToGroup\x12#.nbpresign.v1.AddUserToGroupRequest\x1a$.nbpresign.v1.AddUserToGroupResponse\"4\x82\xd3\xe4\x93\x02.\x1a)/v1/groups/{group_name}/users/{user_name}:\x01*\x12\x9d\x01\n\x13RemoveUserFromGroup\x12(.nbpresign.v1.RemoveUserFromGroupRequest\x1a).nbpresign.v1.RemoveUserFromGroupResponse\"1\x82\xd3\xe4\x93\x02+*)/v1/groups/{group_name}/users/{user_name}\x12\x8a\x01\n\x11ListGroupsForUser\x12&.nbpresign.v1.ListGroupsForUserRequest\x1a\'.nbpresign.v1.ListGroupsForUserResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/users/{user_name}/groups\x12\x96\x01\n\x0ePutGroupPolicy\x12#.nbpresign.v1.PutGroupPolicyRequest\x1a$.nbpresign.v1.PutGroupPolicyResponse\"9\x82\xd3\xe4\x93\x02\x33\x1a./v1/groups/{group_name}/policies/{policy_name}:\x01*\x12\x93\x01\n\x0eGetGroupPolicy\x12#.nbpresign.v1.GetGroupPolicyRequest\x1a$.nbpresign.v1.GetGroupPolicyResponse\"6\x82\xd3\xe4\x93\x02\x30\x12./v1/groups/{group_name}/policies/{policy_name}\x12\x8e\x01\n\x11ListGroupPolicies\x12&.nbpresign.v1.ListGroupPoliciesRequest\x1a\'.nbpresign.v1.ListGroupPoliciesResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/groups/{group_name}/policies\x12\x9c\x01\n\x11\x44\x65leteGroupPolicy\x12&.nbpresign.v1.DeleteGroupPolicyRequest\x1a\'.nbpresign.v1.DeleteGroupPolicyResponse\"6\x82\xd3\xe4\x93\x02\x30*./v1/groups/{group_name}/policies/{policy_name}\x12m\n\x07TagUser\x12\x1c.nbpresign.v1.TagUserRequest\x1a\x1d.nbpresign.v1.TagUserResponse\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/users/{user_name}/tags:\x01*\x12y\n\tUntagUser\x12\x1e.nbpresign.v1.UntagUserRequest\x1a\x1f.nbpresign.v1.UntagUserResponse\"+\x82\xd3\xe4\x93\x02%\" /v1/users/{user_name}/tags:untag:\x01*\x12y\n\x0cListUserTags\x12!.nbpresign.v1.ListUserTagsRequest\x1a\".nbpresign.v1.ListUserTagsResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/users/{user_name}/tags\x1a\x0b\x9a\x82\x19\x03iam\xa8\x82\x19\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -59,6 +60,48 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DELETEUSERPOLICYREQUEST'].fields_by_name['user_name']._serialized_options = b'\222\202\031\021\010\001\030@\"\013[\\w+=,.@-]+\240\202\031\002'
   _globals['_DELETEUSERPOLICYREQUEST'].fields_by_name['policy_name']._loaded_options = None
   _globals['_DELETEUSERPOLICYREQUEST'].fields_by_name['policy_name']._serialized_options = b'\222\202\031\022\010\001\030\200\001\"\013[\\w+=,.@-]+'
+  _globals['_CREATEGROUPREQUEST'].fields_by_name['group_name']._loaded_options = None
+  _globals['_CREATEGROUPREQUEST'].fields_by_name['group_name']._serialized_options = b'\222\202\031\022\010\001\030\200\001\"\013[\\w+=,.@-]+\240\202\031\004'
+  _globals['_GETGROUPREQUEST'].fields_by_name['group_name']._loaded_options = None
+  _globals['_GETGROUPREQUEST'].fields_by_name['group_name']._serialized_options = b'\222\202\031\022\010\001\030\200\001\"\013[\\w+=,.@-]+\240\202\031\004'
+  _globals['_DELETEGROUPREQUEST'].fields_by_name['group_name']._loaded_options = None
+  _globals['_DELETEGROUPREQUEST'].fields_by_name['group_name']._serialized_options = b'\222\202\031\022\010\001\030\200\001\"\013[\\w+=,.@-]+\240\202\031\004'
+  _globals['_ADDUSERTOGROUPREQUEST'].fields_by_name['group_name']._loaded_options = None
+  _globals['_ADDUSERTOGROUPREQUEST'].fields_by_name['group_name']._serialized_options = b'\222\202\031\022\010\001\030\200\001\"\013[\\w+=,.@-]+\240\202\031\004'
+  _globals['_ADDUSERTOGROUPREQUEST'].fields_by_name['user_name']._loaded_options = None
+  _globals['_ADDUSERTOGROUPREQUEST'].fields_by_name['user_name']._serialized_options = b'\222\202\031\021\010\001\030@\"\013[\\w+=,.@-]+'
+  _globals['_REMOVEUSERFROMGROUPREQUEST'].fields_by_name['group_name']._loaded_options = None
+  _globals['_REMOVEUSERFROMGROUPREQUEST'].fields_by_name['group_name']._serialized_options = b'\222\202\031\022\010\001\030\200\001\"\013[\\w+=,.@-]+\240\202\031\004'
+  _globals['_REMOVEUSERFROMGROUPREQUEST'].fields_by_name['user_name']._loaded_options = None
+  _globals['_REMOVEUSERFROMGROUPREQUEST'].fields_by_name['user_name']._serialized_options = b'\222\202\031\021\010\001\030@\"\013[\\w+=,.@-]+'
+  _globals['_LISTGROUPSFORUSERREQUEST'].fields_by_name['user_name']._loaded_options = None
+  _globals['_LISTGROUPSFORUSERREQUEST'].fields_by_name['user_name']._serialized_options = b'\222\202\031\021\010\001\030@\"\013[\\w+=,.@-]+\240\202\031\002'
+  _globals['_PUTGROUPPOLICYREQUEST'].fields_by_name['group_name']._loaded_options = None
+  _globals['_PUTGROUPPOLICYREQUEST'].fields_by_name['group_name']._serialized_options = b'\222\202\031\022\010\001\030\200\001\"\013[\\w+=,.@-]+\240\202\031\004'
+  _globals['_PUTGROUPPOLICYREQUEST'].fields_by_name['policy_name']._loaded_options = None
+  _globals['_PUTGROUPPOLICYREQUEST'].fields_by_name['policy_name']._serialized_options = b'\222\202\031\022\010\001\030\200\001\"\013[\\w+=,.@-]+'
+  _globals['_PUTGROUPPOLICYREQUEST'].fields_by_name['policy_document']._loaded_options = None
+  _globals['_PUTGROUPPOLICYREQUEST'].fields_by_name['policy_document']._serialized_options = b'\222\202\031\006\010\001\030\200\200\010'
+  _globals['_GETGROUPPOLICYREQUEST'].fields_by_name['group_name']._loaded_options = None
+  _globals['_GETGROUPPOLICYREQUEST'].fields_by_name['group_name']._serialized_options = b'\222\202\031\022\010\001\030\200\001\"\013[\\w+=,.@-]+\240\202\031\004'
+  _globals['_GETGROUPPOLICYREQUEST'].fields_by_name['policy_name']._loaded_options = None
+  _globals['_GETGROUPPOLICYREQUEST'].fields_by_name['policy_name']._serialized_options = b'\222\202\031\022\010\001\030\200\001\"\013[\\w+=,.@-]+'
+  _globals['_LISTGROUPPOLICIESREQUEST'].fields_by_name['group_name']._loaded_options = None
+  _globals['_LISTGROUPPOLICIESREQUEST'].fields_by_name['group_name']._serialized_options = b'\222\202\031\022\010\001\030\200\001\"\013[\\w+=,.@-]+\240\202\031\004'
+  _globals['_DELETEGROUPPOLICYREQUEST'].fields_by_name['group_name']._loaded_options = None
+  _globals['_DELETEGROUPPOLICYREQUEST'].fields_by_name['group_name']._serialized_options = b'\222\202\031\022\010\001\030\200\001\"\013[\\w+=,.@-]+\240\202\031\004'
+  _globals['_DELETEGROUPPOLICYREQUEST'].fields_by_name['policy_name']._loaded_options = None
+  _globals['_DELETEGROUPPOLICYREQUEST'].fields_by_name['policy_name']._serialized_options = b'\222\202\031\022\010\001\030\200\001\"\013[\\w+=,.@-]+'
+  _globals['_TAGUSERREQUEST'].fields_by_name['user_name']._loaded_options = None
+  _globals['_TAGUSERREQUEST'].fields_by_name['user_name']._serialized_options = b'\222\202\031\021\010\001\030@\"\013[\\w+=,.@-]+\240\202\031\002'
+  _globals['_TAGUSERREQUEST'].fields_by_name['tags']._loaded_options = None
+  _globals['_TAGUSERREQUEST'].fields_by_name['tags']._serialized_options = b'\222\202\031\004\010\001@2'
+  _globals['_UNTAGUSERREQUEST'].fields_by_name['user_name']._loaded_options = None
+  _globals['_UNTAGUSERREQUEST'].fields_by_name['user_name']._serialized_options = b'\222\202\031\021\010\001\030@\"\013[\\w+=,.@-]+\240\202\031\002'
+  _globals['_UNTAGUSERREQUEST'].fields_by_name['tag_keys']._loaded_options = None
+  _globals['_UNTAGUSERREQUEST'].fields_by_name['tag_keys']._serialized_options = b'\222\202\031*\010\001\020\001\030\200\001\"\037^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$@2'
+  _globals['_LISTUSERTAGSREQUEST'].fields_by_name['user_name']._loaded_options = None
+  _globals['_LISTUSERTAGSREQUEST'].fields_by_name['user_name']._serialized_options = b'\222\202\031\021\010\001\030@\"\013[\\w+=,.@-]+\240\202\031\002'
   _globals['_CREATELOGINPROFILEREQUEST'].fields_by_name['user_name']._loaded_options = None
   _globals['_CREATELOGINPROFILEREQUEST'].fields_by_name['user_name']._serialized_options = b'\222\202\031\021\010\001\030@\"\013[\\w+=,.@-]+\240\202\031\002'
   _globals['_CREATELOGINPROFILEREQUEST'].fields_by_name['password']._loaded_options = None
@@ -97,66 +140,152 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_IAMSERVICE'].methods_by_name['GetLoginProfile']._serialized_options = b'\202\323\344\223\002%\022#/v1/users/{user_name}/login-profile'
   _globals['_IAMSERVICE'].methods_by_name['DeleteLoginProfile']._loaded_options = None
   _globals['_IAMSERVICE'].methods_by_name['DeleteLoginProfile']._serialized_options = b'\202\323\344\223\002%*#/v1/users/{user_name}/login-profile'
-  _globals['_USER']._serialized_start=161
-  _globals['_USER']._serialized_end=275
-  _globals['_ACCESSKEY']._serialized_start=278
-  _globals['_ACCESSKEY']._serialized_end=483
-  _globals['_USERPOLICY']._serialized_start=485
-  _globals['_USERPOLICY']._serialized_end=571
-  _globals['_CREATEUSERREQUEST']._serialized_start=573
-  _globals['_CREATEUSERREQUEST']._serialized_end=648
-  _globals['_CREATEUSERRESPONSE']._serialized_start=650
-  _globals['_CREATEUSERRESPONSE']._serialized_end=710
-  _globals['_LISTUSERSREQUEST']._serialized_start=712
-  _globals['_LISTUSERSREQUEST']._serialized_end=730
-  _globals['_LISTUSERSRESPONSE']._serialized_start=732
-  _globals['_LISTUSERSRESPONSE']._serialized_end=793
-  _globals['_DELETEUSERREQUEST']._serialized_start=795
-  _globals['_DELETEUSERREQUEST']._serialized_end=870
-  _globals['_DELETEUSERRESPONSE']._serialized_start=872
-  _globals['_DELETEUSERRESPONSE']._serialized_end=892
-  _globals['_CREATEACCESSKEYREQUEST']._serialized_start=894
-  _globals['_CREATEACCESSKEYREQUEST']._serialized_end=974
-  _globals['_CREATEACCESSKEYRESPONSE']._serialized_start=976
-  _globals['_CREATEACCESSKEYRESPONSE']._serialized_end=1057
-  _globals['_LISTACCESSKEYSREQUEST']._serialized_start=1059
-  _globals['_LISTACCESSKEYSREQUEST']._serialized_end=1138
-  _globals['_LISTACCESSKEYSRESPONSE']._serialized_start=1140
-  _globals['_LISTACCESSKEYSRESPONSE']._serialized_end=1237
-  _globals['_DELETEACCESSKEYREQUEST']._serialized_start=1240
-  _globals['_DELETEACCESSKEYREQUEST']._serialized_end=1374
-  _globals['_DELETEACCESSKEYRESPONSE']._serialized_start=1376
-  _globals['_DELETEACCESSKEYRESPONSE']._serialized_end=1401
-  _globals['_PUTUSERPOLICYREQUEST']._serialized_start=1404
-  _globals['_PUTUSERPOLICYREQUEST']._serialized_end=1592
-  _globals['_PUTUSERPOLICYRESPONSE']._serialized_start=1594
-  _globals['_PUTUSERPOLICYRESPONSE']._serialized_end=1617
-  _globals['_LISTUSERPOLICIESREQUEST']._serialized_start=1619
-  _globals['_LISTUSERPOLICIESREQUEST']._serialized_end=1700
-  _globals['_LISTUSERPOLICIESRESPONSE']._serialized_start=1702
-  _globals['_LISTUSERPOLICIESRESPONSE']._serialized_end=1782
-  _globals['_DELETEUSERPOLICYREQUEST']._serialized_start=1785
-  _globals['_DELETEUSERPOLICYREQUEST']._serialized_end=1923
-  _globals['_DELETEUSERPOLICYRESPONSE']._serialized_start=1925
-  _globals['_DELETEUSERPOLICYRESPONSE']._serialized_end=1951
-  _globals['_LOGINPROFILE']._serialized_start=1954
-  _globals['_LOGINPROFILE']._serialized_end=2114
-  _globals['_CREATELOGINPROFILEREQUEST']._serialized_start=2117
-  _globals['_CREATELOGINPROFILEREQUEST']._serialized_end=2292
-  _globals['_CREATELOGINPROFILERESPONSE']._serialized_start=2294
-  _globals['_CREATELOGINPROFILERESPONSE']._serialized_end=2387
-  _globals['_UPDATELOGINPROFILEREQUEST']._serialized_start=2390
-  _globals['_UPDATELOGINPROFILEREQUEST']._serialized_end=2608
-  _globals['_UPDATELOGINPROFILERESPONSE']._serialized_start=2610
-  _globals['_UPDATELOGINPROFILERESPONSE']._serialized_end=2638
-  _globals['_GETLOGINPROFILEREQUEST']._serialized_start=2640
-  _globals['_GETLOGINPROFILEREQUEST']._serialized_end=2720
-  _globals['_GETLOGINPROFILERESPONSE']._serialized_start=2722
-  _globals['_GETLOGINPROFILERESPONSE']._serialized_end=2812
-  _globals['_DELETELOGINPROFILEREQUEST']._serialized_start=2814
-  _globals['_DELETELOGINPROFILEREQUEST']._serialized_end=2897
-  _globals['_DELETELOGINPROFILERESPONSE']._serialized_start=2899
-  _globals['_DELETELOGINPROFILERESPONSE']._serialized_end=2927
-  _globals['_IAMSERVICE']._serialized_start=2930
-  _globals['_IAMSERVICE']._serialized_end=4746
+  _globals['_IAMSERVICE'].methods_by_name['CreateGroup']._loaded_options = None
+  _globals['_IAMSERVICE'].methods_by_name['CreateGroup']._serialized_options = b'\202\323\344\223\002\017\"\n/v1/groups:\001*'
+  _globals['_IAMSERVICE'].methods_by_name['GetGroup']._loaded_options = None
+  _globals['_IAMSERVICE'].methods_by_name['GetGroup']._serialized_options = b'\202\323\344\223\002\031\022\027/v1/groups/{group_name}'
+  _globals['_IAMSERVICE'].methods_by_name['ListGroups']._loaded_options = None
+  _globals['_IAMSERVICE'].methods_by_name['ListGroups']._serialized_options = b'\202\323\344\223\002\014\022\n/v1/groups'
+  _globals['_IAMSERVICE'].methods_by_name['DeleteGroup']._loaded_options = None
+  _globals['_IAMSERVICE'].methods_by_name['DeleteGroup']._serialized_options = b'\202\323\344\223\002\031*\027/v1/groups/{group_name}'
+  _globals['_IAMSERVICE'].methods_by_name['AddUserToGroup']._loaded_options = None
+  _globals['_IAMSERVICE'].methods_by_name['AddUserToGroup']._serialized_options = b'\202\323\344\223\002.\032)/v1/groups/{group_name}/users/{user_name}:\001*'
+  _globals['_IAMSERVICE'].methods_by_name['RemoveUserFromGroup']._loaded_options = None
+  _globals['_IAMSERVICE'].methods_by_name['RemoveUserFromGroup']._serialized_options = b'\202\323\344\223\002+*)/v1/groups/{group_name}/users/{user_name}'
+  _globals['_IAMSERVICE'].methods_by_name['ListGroupsForUser']._loaded_options = None
+  _globals['_IAMSERVICE'].methods_by_name['ListGroupsForUser']._serialized_options = b'\202\323\344\223\002\036\022\034/v1/users/{user_name}/groups'
+  _globals['_IAMSERVICE'].methods_by_name['PutGroupPolicy']._loaded_options = None
+  _globals['_IAMSERVICE'].methods_by_name['PutGroupPolicy']._serialized_options = b'\202\323\344\223\0023\032./v1/groups/{group_name}/policies/{policy_name}:\001*'
+  _globals['_IAMSERVICE'].methods_by_name['GetGroupPolicy']._loaded_options = None
+  _globals['_IAMSERVICE'].methods_by_name['GetGroupPolicy']._serialized_options = b'\202\323\344\223\0020\022./v1/groups/{group_name}/policies/{policy_name}'
+  _globals['_IAMSERVICE'].methods_by_name['ListGroupPolicies']._loaded_options = None
+  _globals['_IAMSERVICE'].methods_by_name['ListGroupPolicies']._serialized_options = b'\202\323\344\223\002\"\022 /v1/groups/{group_name}/policies'
+  _globals['_IAMSERVICE'].methods_by_name['DeleteGroupPolicy']._loaded_options = None
+  _globals['_IAMSERVICE'].methods_by_name['DeleteGroupPolicy']._serialized_options = b'\202\323\344\223\0020*./v1/groups/{group_name}/policies/{policy_name}'
+  _globals['_IAMSERVICE'].methods_by_name['TagUser']._loaded_options = None
+  _globals['_IAMSERVICE'].methods_by_name['TagUser']._serialized_options = b'\202\323\344\223\002\037\"\032/v1/users/{user_name}/tags:\001*'
+  _globals['_IAMSERVICE'].methods_by_name['UntagUser']._loaded_options = None
+  _globals['_IAMSERVICE'].methods_by_name['UntagUser']._serialized_options = b'\202\323\344\223\002%\" /v1/users/{user_name}/tags:untag:\001*'
+  _globals['_IAMSERVICE'].methods_by_name['ListUserTags']._loaded_options = None
+  _globals['_IAMSERVICE'].methods_by_name['ListUserTags']._serialized_options = b'\202\323\344\223\002\034\022\032/v1/users/{user_name}/tags'
+  _globals['_USER']._serialized_start=187
+  _globals['_USER']._serialized_end=326
+  _globals['_ACCESSKEY']._serialized_start=329
+  _globals['_ACCESSKEY']._serialized_end=534
+  _globals['_USERPOLICY']._serialized_start=536
+  _globals['_USERPOLICY']._serialized_end=622
+  _globals['_CREATEUSERREQUEST']._serialized_start=624
+  _globals['_CREATEUSERREQUEST']._serialized_end=699
+  _globals['_CREATEUSERRESPONSE']._serialized_start=701
+  _globals['_CREATEUSERRESPONSE']._serialized_end=761
+  _globals['_LISTUSERSREQUEST']._serialized_start=763
+  _globals['_LISTUSERSREQUEST']._serialized_end=781
+  _globals['_LISTUSERSRESPONSE']._serialized_start=783
+  _globals['_LISTUSERSRESPONSE']._serialized_end=844
+  _globals['_DELETEUSERREQUEST']._serialized_start=846
+  _globals['_DELETEUSERREQUEST']._serialized_end=921
+  _globals['_DELETEUSERRESPONSE']._serialized_start=923
+  _globals['_DELETEUSERRESPONSE']._serialized_end=943
+  _globals['_CREATEACCESSKEYREQUEST']._serialized_start=945
+  _globals['_CREATEACCESSKEYREQUEST']._serialized_end=1025
+  _globals['_CREATEACCESSKEYRESPONSE']._serialized_start=1027
+  _globals['_CREATEACCESSKEYRESPONSE']._serialized_end=1108
+  _globals['_LISTACCESSKEYSREQUEST']._serialized_start=1110
+  _globals['_LISTACCESSKEYSREQUEST']._serialized_end=1189
+  _globals['_LISTACCESSKEYSRESPONSE']._serialized_start=1191
+  _globals['_LISTACCESSKEYSRESPONSE']._serialized_end=1288
+  _globals['_DELETEACCESSKEYREQUEST']._serialized_start=1291
+  _globals['_DELETEACCESSKEYREQUEST']._serialized_end=1425
+  _globals['_DELETEACCESSKEYRESPONSE']._serialized_start=1427
+  _globals['_DELETEACCESSKEYRESPONSE']._serialized_end=1452
+  _globals['_PUTUSERPOLICYREQUEST']._serialized_start=1455
+  _globals['_PUTUSERPOLICYREQUEST']._serialized_end=1643
+  _globals['_PUTUSERPOLICYRESPONSE']._serialized_start=1645
+  _globals['_PUTUSERPOLICYRESPONSE']._serialized_end=1668
+  _globals['_LISTUSERPOLICIESREQUEST']._serialized_start=1670
+  _globals['_LISTUSERPOLICIESREQUEST']._serialized_end=1751
+  _globals['_LISTUSERPOLICIESRESPONSE']._serialized_start=1753
+  _globals['_LISTUSERPOLICIESRESPONSE']._serialized_end=1833
+  _globals['_DELETEUSERPOLICYREQUEST']._serialized_start=1836
+  _globals['_DELETEUSERPOLICYREQUEST']._serialized_end=1974
+  _globals['_DELETEUSERPOLICYRESPONSE']._serialized_start=1976
+  _globals['_DELETEUSERPOLICYRESPONSE']._serialized_end=2002
+  _globals['_GROUP']._serialized_start=2005
+  _globals['_GROUP']._serialized_end=2169
+  _globals['_CREATEGROUPREQUEST']._serialized_start=2171
+  _globals['_CREATEGROUPREQUEST']._serialized_end=2250
+  _globals['_CREATEGROUPRESPONSE']._serialized_start=2252
+  _globals['_CREATEGROUPRESPONSE']._serialized_end=2316
+  _globals['_GETGROUPREQUEST']._serialized_start=2318
+  _globals['_GETGROUPREQUEST']._serialized_end=2394
+  _globals['_GETGROUPRESPONSE']._serialized_start=2396
+  _globals['_GETGROUPRESPONSE']._serialized_end=2499
+  _globals['_LISTGROUPSREQUEST']._serialized_start=2501
+  _globals['_LISTGROUPSREQUEST']._serialized_end=2520
+  _globals['_LISTGROUPSRESPONSE']._serialized_start=2522
+  _globals['_LISTGROUPSRESPONSE']._serialized_end=2587
+  _globals['_DELETEGROUPREQUEST']._serialized_start=2589
+  _globals['_DELETEGROUPREQUEST']._serialized_end=2668
+  _globals['_DELETEGROUPRESPONSE']._serialized_start=2670
+  _globals['_DELETEGROUPRESPONSE']._serialized_end=2691
+  _globals['_ADDUSERTOGROUPREQUEST']._serialized_start=2694
+  _globals['_ADDUSERTOGROUPREQUEST']._serialized_end=2828
+  _globals['_ADDUSERTOGROUPRESPONSE']._serialized_start=2830
+  _globals['_ADDUSERTOGROUPRESPONSE']._serialized_end=2854
+  _globals['_REMOVEUSERFROMGROUPREQUEST']._serialized_start=2857
+  _globals['_REMOVEUSERFROMGROUPREQUEST']._serialized_end=2996
+  _globals['_REMOVEUSERFROMGROUPRESPONSE']._serialized_start=2998
+  _globals['_REMOVEUSERFROMGROUPRESPONSE']._serialized_end=3027
+  _globals['_LISTGROUPSFORUSERREQUEST']._serialized_start=3029
+  _globals['_LISTGROUPSFORUSERREQUEST']._serialized_end=3111
+  _globals['_LISTGROUPSFORUSERRESPONSE']._serialized_start=3113
+  _globals['_LISTGROUPSFORUSERRESPONSE']._serialized_end=3185
+  _globals['_PUTGROUPPOLICYREQUEST']._serialized_start=3188
+  _globals['_PUTGROUPPOLICYREQUEST']._serialized_end=3380
+  _globals['_PUTGROUPPOLICYRESPONSE']._serialized_start=3382
+  _globals['_PUTGROUPPOLICYRESPONSE']._serialized_end=3406
+  _globals['_GETGROUPPOLICYREQUEST']._serialized_start=3409
+  _globals['_GETGROUPPOLICYREQUEST']._serialized_end=3548
+  _globals['_GETGROUPPOLICYRESPONSE']._serialized_start=3551
+  _globals['_GETGROUPPOLICYRESPONSE']._serialized_end=3680
+  _globals['_LISTGROUPPOLICIESREQUEST']._serialized_start=3682
+  _globals['_LISTGROUPPOLICIESREQUEST']._serialized_end=3767
+  _globals['_LISTGROUPPOLICIESRESPONSE']._serialized_start=3769
+  _globals['_LISTGROUPPOLICIESRESPONSE']._serialized_end=3831
+  _globals['_DELETEGROUPPOLICYREQUEST']._serialized_start=3834
+  _globals['_DELETEGROUPPOLICYREQUEST']._serialized_end=3976
+  _globals['_DELETEGROUPPOLICYRESPONSE']._serialized_start=3978
+  _globals['_DELETEGROUPPOLICYRESPONSE']._serialized_end=4005
+  _globals['_TAGUSERREQUEST']._serialized_start=4007
+  _globals['_TAGUSERREQUEST']._serialized_end=4128
+  _globals['_TAGUSERRESPONSE']._serialized_start=4130
+  _globals['_TAGUSERRESPONSE']._serialized_end=4147
+  _globals['_UNTAGUSERREQUEST']._serialized_start=4150
+  _globals['_UNTAGUSERREQUEST']._serialized_end=4299
+  _globals['_UNTAGUSERRESPONSE']._serialized_start=4301
+  _globals['_UNTAGUSERRESPONSE']._serialized_end=4320
+  _globals['_LISTUSERTAGSREQUEST']._serialized_start=4322
+  _globals['_LISTUSERTAGSREQUEST']._serialized_end=4399
+  _globals['_LISTUSERTAGSRESPONSE']._serialized_start=4401
+  _globals['_LISTUSERTAGSRESPONSE']._serialized_end=4462
+  _globals['_LOGINPROFILE']._serialized_start=4465
+  _globals['_LOGINPROFILE']._serialized_end=4625
+  _globals['_CREATELOGINPROFILEREQUEST']._serialized_start=4628
+  _globals['_CREATELOGINPROFILEREQUEST']._serialized_end=4803
+  _globals['_CREATELOGINPROFILERESPONSE']._serialized_start=4805
+  _globals['_CREATELOGINPROFILERESPONSE']._serialized_end=4898
+  _globals['_UPDATELOGINPROFILEREQUEST']._serialized_start=4901
+  _globals['_UPDATELOGINPROFILEREQUEST']._serialized_end=5119
+  _globals['_UPDATELOGINPROFILERESPONSE']._serialized_start=5121
+  _globals['_UPDATELOGINPROFILERESPONSE']._serialized_end=5149
+  _globals['_GETLOGINPROFILEREQUEST']._serialized_start=5151
+  _globals['_GETLOGINPROFILEREQUEST']._serialized_end=5231
+  _globals['_GETLOGINPROFILERESPONSE']._serialized_start=5233
+  _globals['_GETLOGINPROFILERESPONSE']._serialized_end=5323
+  _globals['_DELETELOGINPROFILEREQUEST']._serialized_start=5325
+  _globals['_DELETELOGINPROFILEREQUEST']._serialized_end=5408
+  _globals['_DELETELOGINPROFILERESPONSE']._serialized_start=5410
+  _globals['_DELETELOGINPROFILERESPONSE']._serialized_end=5438
+  _globals['_IAMSERVICE']._serialized_start=5441
+  _globals['_IAMSERVICE']._serialized_end=9103
 # @@protoc_insertion_point(module_scope)

@@ -100,6 +100,76 @@ class IamServiceStub:
                 request_serializer=nbpresign_dot_v1_dot_iam__pb2.DeleteLoginProfileRequest.SerializeToString,
                 response_deserializer=nbpresign_dot_v1_dot_iam__pb2.DeleteLoginProfileResponse.FromString,
                 _registered_method=True)
+        self.CreateGroup = channel.unary_unary(
+                '/nbpresign.v1.IamService/CreateGroup',
+                request_serializer=nbpresign_dot_v1_dot_iam__pb2.CreateGroupRequest.SerializeToString,
+                response_deserializer=nbpresign_dot_v1_dot_iam__pb2.CreateGroupResponse.FromString,
+                _registered_method=True)
+        self.GetGroup = channel.unary_unary(
+                '/nbpresign.v1.IamService/GetGroup',
+                request_serializer=nbpresign_dot_v1_dot_iam__pb2.GetGroupRequest.SerializeToString,
+                response_deserializer=nbpresign_dot_v1_dot_iam__pb2.GetGroupResponse.FromString,
+                _registered_method=True)
+        self.ListGroups = channel.unary_unary(
+                '/nbpresign.v1.IamService/ListGroups',
+                request_serializer=nbpresign_dot_v1_dot_iam__pb2.ListGroupsRequest.SerializeToString,
+                response_deserializer=nbpresign_dot_v1_dot_iam__pb2.ListGroupsResponse.FromString,
+                _registered_method=True)
+        self.DeleteGroup = channel.unary_unary(
+                '/nbpresign.v1.IamService/DeleteGroup',
+                request_serializer=nbpresign_dot_v1_dot_iam__pb2.DeleteGroupRequest.SerializeToString,
+                response_deserializer=nbpresign_dot_v1_dot_iam__pb2.DeleteGroupResponse.FromString,
+                _registered_method=True)
+        self.AddUserToGroup = channel.unary_unary(
+                '/nbpresign.v1.IamService/AddUserToGroup',
+                request_serializer=nbpresign_dot_v1_dot_iam__pb2.AddUserToGroupRequest.SerializeToString,
+                response_deserializer=nbpresign_dot_v1_dot_iam__pb2.AddUserToGroupResponse.FromString,
+                _registered_method=True)
+        self.RemoveUserFromGroup = channel.unary_unary(
+                '/nbpresign.v1.IamService/RemoveUserFromGroup',
+                request_serializer=nbpresign_dot_v1_dot_iam__pb2.RemoveUserFromGroupRequest.SerializeToString,
+                response_deserializer=nbpresign_dot_v1_dot_iam__pb2.RemoveUserFromGroupResponse.FromString,
+                _registered_method=True)
+        self.ListGroupsForUser = channel.unary_unary(
+                '/nbpresign.v1.IamService/ListGroupsForUser',
+                request_serializer=nbpresign_dot_v1_dot_iam__pb2.ListGroupsForUserRequest.SerializeToString,
+                response_deserializer=nbpresign_dot_v1_dot_iam__pb2.ListGroupsForUserResponse.FromString,
+                _registered_method=True)
+        self.PutGroupPolicy = channel.unary_unary(
+                '/nbpresign.v1.IamService/PutGroupPolicy',
+                request_serializer=nbpresign_dot_v1_dot_iam__pb2.PutGroupPolicyRequest.SerializeToString,
+                response_deserializer=nbpresign_dot_v1_dot_iam__pb2.PutGroupPolicyResponse.FromString,
+                _registered_method=True)
+        self.GetGroupPolicy = channel.unary_unary(
+                '/nbpresign.v1.IamService/GetGroupPolicy',
+                request_serializer=nbpresign_dot_v1_dot_iam__pb2.GetGroupPolicyRequest.SerializeToString,
+                response_deserializer=nbpresign_dot_v1_dot_iam__pb2.GetGroupPolicyResponse.FromString,
+                _registered_method=True)
+        self.ListGroupPolicies = channel.unary_unary(
+                '/nbpresign.v1.IamService/ListGroupPolicies',
+                request_serializer=nbpresign_dot_v1_dot_iam__pb2.ListGroupPoliciesRequest.SerializeToString,
+                response_deserializer=nbpresign_dot_v1_dot_iam__pb2.ListGroupPoliciesResponse.FromString,
+                _registered_method=True)
+        self.DeleteGroupPolicy = channel.unary_unary(
+                '/nbpresign.v1.IamService/DeleteGroupPolicy',
+                request_serializer=nbpresign_dot_v1_dot_iam__pb2.DeleteGroupPolicyRequest.SerializeToString,
+                response_deserializer=nbpresign_dot_v1_dot_iam__pb2.DeleteGroupPolicyResponse.FromString,
+                _registered_method=True)
+        self.TagUser = channel.unary_unary(
+                '/nbpresign.v1.IamService/TagUser',
+                request_serializer=nbpresign_dot_v1_dot_iam__pb2.TagUserRequest.SerializeToString,
+                response_deserializer=nbpresign_dot_v1_dot_iam__pb2.TagUserResponse.FromString,
+                _registered_method=True)
+        self.UntagUser = channel.unary_unary(
+                '/nbpresign.v1.IamService/UntagUser',
+                request_serializer=nbpresign_dot_v1_dot_iam__pb2.UntagUserRequest.SerializeToString,
+                response_deserializer=nbpresign_dot_v1_dot_iam__pb2.UntagUserResponse.FromString,
+                _registered_method=True)
+        self.ListUserTags = channel.unary_unary(
+                '/nbpresign.v1.IamService/ListUserTags',
+                request_serializer=nbpresign_dot_v1_dot_iam__pb2.ListUserTagsRequest.SerializeToString,
+                response_deserializer=nbpresign_dot_v1_dot_iam__pb2.ListUserTagsResponse.FromString,
+                _registered_method=True)
 
 
 class IamServiceServicer:
@@ -197,6 +267,104 @@ class IamServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateGroup(self, request, context):
+        """Creates a group.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetGroup(self, request, context):
+        """Describes a group with its members.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListGroups(self, request, context):
+        """Lists groups.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteGroup(self, request, context):
+        """Deletes a group; refused while it has members or policies.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddUserToGroup(self, request, context):
+        """Adds a user to a group.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveUserFromGroup(self, request, context):
+        """Removes a user from a group.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListGroupsForUser(self, request, context):
+        """Lists the groups a user belongs to.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutGroupPolicy(self, request, context):
+        """Attaches (or replaces) a named policy document on a group.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetGroupPolicy(self, request, context):
+        """Returns one of a group's policies.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListGroupPolicies(self, request, context):
+        """Lists the names of a group's policies.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteGroupPolicy(self, request, context):
+        """Detaches a named policy from a group.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TagUser(self, request, context):
+        """Adds or overwrites tags on a user.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UntagUser(self, request, context):
+        """Removes tags from a user by key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListUserTags(self, request, context):
+        """Lists a user's tags, by key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IamServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -264,6 +432,76 @@ def add_IamServiceServicer_to_server(servicer, server):
                     servicer.DeleteLoginProfile,
                     request_deserializer=nbpresign_dot_v1_dot_iam__pb2.DeleteLoginProfileRequest.FromString,
                     response_serializer=nbpresign_dot_v1_dot_iam__pb2.DeleteLoginProfileResponse.SerializeToString,
+            ),
+            'CreateGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateGroup,
+                    request_deserializer=nbpresign_dot_v1_dot_iam__pb2.CreateGroupRequest.FromString,
+                    response_serializer=nbpresign_dot_v1_dot_iam__pb2.CreateGroupResponse.SerializeToString,
+            ),
+            'GetGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetGroup,
+                    request_deserializer=nbpresign_dot_v1_dot_iam__pb2.GetGroupRequest.FromString,
+                    response_serializer=nbpresign_dot_v1_dot_iam__pb2.GetGroupResponse.SerializeToString,
+            ),
+            'ListGroups': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListGroups,
+                    request_deserializer=nbpresign_dot_v1_dot_iam__pb2.ListGroupsRequest.FromString,
+                    response_serializer=nbpresign_dot_v1_dot_iam__pb2.ListGroupsResponse.SerializeToString,
+            ),
+            'DeleteGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteGroup,
+                    request_deserializer=nbpresign_dot_v1_dot_iam__pb2.DeleteGroupRequest.FromString,
+                    response_serializer=nbpresign_dot_v1_dot_iam__pb2.DeleteGroupResponse.SerializeToString,
+            ),
+            'AddUserToGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddUserToGroup,
+                    request_deserializer=nbpresign_dot_v1_dot_iam__pb2.AddUserToGroupRequest.FromString,
+                    response_serializer=nbpresign_dot_v1_dot_iam__pb2.AddUserToGroupResponse.SerializeToString,
+            ),
+            'RemoveUserFromGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveUserFromGroup,
+                    request_deserializer=nbpresign_dot_v1_dot_iam__pb2.RemoveUserFromGroupRequest.FromString,
+                    response_serializer=nbpresign_dot_v1_dot_iam__pb2.RemoveUserFromGroupResponse.SerializeToString,
+            ),
+            'ListGroupsForUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListGroupsForUser,
+                    request_deserializer=nbpresign_dot_v1_dot_iam__pb2.ListGroupsForUserRequest.FromString,
+                    response_serializer=nbpresign_dot_v1_dot_iam__pb2.ListGroupsForUserResponse.SerializeToString,
+            ),
+            'PutGroupPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutGroupPolicy,
+                    request_deserializer=nbpresign_dot_v1_dot_iam__pb2.PutGroupPolicyRequest.FromString,
+                    response_serializer=nbpresign_dot_v1_dot_iam__pb2.PutGroupPolicyResponse.SerializeToString,
+            ),
+            'GetGroupPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetGroupPolicy,
+                    request_deserializer=nbpresign_dot_v1_dot_iam__pb2.GetGroupPolicyRequest.FromString,
+                    response_serializer=nbpresign_dot_v1_dot_iam__pb2.GetGroupPolicyResponse.SerializeToString,
+            ),
+            'ListGroupPolicies': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListGroupPolicies,
+                    request_deserializer=nbpresign_dot_v1_dot_iam__pb2.ListGroupPoliciesRequest.FromString,
+                    response_serializer=nbpresign_dot_v1_dot_iam__pb2.ListGroupPoliciesResponse.SerializeToString,
+            ),
+            'DeleteGroupPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteGroupPolicy,
+                    request_deserializer=nbpresign_dot_v1_dot_iam__pb2.DeleteGroupPolicyRequest.FromString,
+                    response_serializer=nbpresign_dot_v1_dot_iam__pb2.DeleteGroupPolicyResponse.SerializeToString,
+            ),
+            'TagUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.TagUser,
+                    request_deserializer=nbpresign_dot_v1_dot_iam__pb2.TagUserRequest.FromString,
+                    response_serializer=nbpresign_dot_v1_dot_iam__pb2.TagUserResponse.SerializeToString,
+            ),
+            'UntagUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.UntagUser,
+                    request_deserializer=nbpresign_dot_v1_dot_iam__pb2.UntagUserRequest.FromString,
+                    response_serializer=nbpresign_dot_v1_dot_iam__pb2.UntagUserResponse.SerializeToString,
+            ),
+            'ListUserTags': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListUserTags,
+                    request_deserializer=nbpresign_dot_v1_dot_iam__pb2.ListUserTagsRequest.FromString,
+                    response_serializer=nbpresign_dot_v1_dot_iam__pb2.ListUserTagsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -618,6 +856,384 @@ class IamService:
             '/nbpresign.v1.IamService/DeleteLoginProfile',
             nbpresign_dot_v1_dot_iam__pb2.DeleteLoginProfileRequest.SerializeToString,
             nbpresign_dot_v1_dot_iam__pb2.DeleteLoginProfileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nbpresign.v1.IamService/CreateGroup',
+            nbpresign_dot_v1_dot_iam__pb2.CreateGroupRequest.SerializeToString,
+            nbpresign_dot_v1_dot_iam__pb2.CreateGroupResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nbpresign.v1.IamService/GetGroup',
+            nbpresign_dot_v1_dot_iam__pb2.GetGroupRequest.SerializeToString,
+            nbpresign_dot_v1_dot_iam__pb2.GetGroupResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListGroups(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nbpresign.v1.IamService/ListGroups',
+            nbpresign_dot_v1_dot_iam__pb2.ListGroupsRequest.SerializeToString,
+            nbpresign_dot_v1_dot_iam__pb2.ListGroupsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nbpresign.v1.IamService/DeleteGroup',
+            nbpresign_dot_v1_dot_iam__pb2.DeleteGroupRequest.SerializeToString,
+            nbpresign_dot_v1_dot_iam__pb2.DeleteGroupResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddUserToGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nbpresign.v1.IamService/AddUserToGroup',
+            nbpresign_dot_v1_dot_iam__pb2.AddUserToGroupRequest.SerializeToString,
+            nbpresign_dot_v1_dot_iam__pb2.AddUserToGroupResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveUserFromGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nbpresign.v1.IamService/RemoveUserFromGroup',
+            nbpresign_dot_v1_dot_iam__pb2.RemoveUserFromGroupRequest.SerializeToString,
+            nbpresign_dot_v1_dot_iam__pb2.RemoveUserFromGroupResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListGroupsForUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nbpresign.v1.IamService/ListGroupsForUser',
+            nbpresign_dot_v1_dot_iam__pb2.ListGroupsForUserRequest.SerializeToString,
+            nbpresign_dot_v1_dot_iam__pb2.ListGroupsForUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutGroupPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nbpresign.v1.IamService/PutGroupPolicy',
+            nbpresign_dot_v1_dot_iam__pb2.PutGroupPolicyRequest.SerializeToString,
+            nbpresign_dot_v1_dot_iam__pb2.PutGroupPolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetGroupPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nbpresign.v1.IamService/GetGroupPolicy',
+            nbpresign_dot_v1_dot_iam__pb2.GetGroupPolicyRequest.SerializeToString,
+            nbpresign_dot_v1_dot_iam__pb2.GetGroupPolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListGroupPolicies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nbpresign.v1.IamService/ListGroupPolicies',
+            nbpresign_dot_v1_dot_iam__pb2.ListGroupPoliciesRequest.SerializeToString,
+            nbpresign_dot_v1_dot_iam__pb2.ListGroupPoliciesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteGroupPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nbpresign.v1.IamService/DeleteGroupPolicy',
+            nbpresign_dot_v1_dot_iam__pb2.DeleteGroupPolicyRequest.SerializeToString,
+            nbpresign_dot_v1_dot_iam__pb2.DeleteGroupPolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TagUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nbpresign.v1.IamService/TagUser',
+            nbpresign_dot_v1_dot_iam__pb2.TagUserRequest.SerializeToString,
+            nbpresign_dot_v1_dot_iam__pb2.TagUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UntagUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nbpresign.v1.IamService/UntagUser',
+            nbpresign_dot_v1_dot_iam__pb2.UntagUserRequest.SerializeToString,
+            nbpresign_dot_v1_dot_iam__pb2.UntagUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListUserTags(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nbpresign.v1.IamService/ListUserTags',
+            nbpresign_dot_v1_dot_iam__pb2.ListUserTagsRequest.SerializeToString,
+            nbpresign_dot_v1_dot_iam__pb2.ListUserTagsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -64,6 +64,34 @@ class IamServiceStub:
     """Tells whether a user has a console password, without it."""
     DeleteLoginProfile: _grpc.UnaryUnaryMultiCallable[_iam_pb2.DeleteLoginProfileRequest, _iam_pb2.DeleteLoginProfileResponse]
     """Removes a user's console password; their console sessions end."""
+    CreateGroup: _grpc.UnaryUnaryMultiCallable[_iam_pb2.CreateGroupRequest, _iam_pb2.CreateGroupResponse]
+    """Creates a group."""
+    GetGroup: _grpc.UnaryUnaryMultiCallable[_iam_pb2.GetGroupRequest, _iam_pb2.GetGroupResponse]
+    """Describes a group with its members."""
+    ListGroups: _grpc.UnaryUnaryMultiCallable[_iam_pb2.ListGroupsRequest, _iam_pb2.ListGroupsResponse]
+    """Lists groups."""
+    DeleteGroup: _grpc.UnaryUnaryMultiCallable[_iam_pb2.DeleteGroupRequest, _iam_pb2.DeleteGroupResponse]
+    """Deletes a group; refused while it has members or policies."""
+    AddUserToGroup: _grpc.UnaryUnaryMultiCallable[_iam_pb2.AddUserToGroupRequest, _iam_pb2.AddUserToGroupResponse]
+    """Adds a user to a group."""
+    RemoveUserFromGroup: _grpc.UnaryUnaryMultiCallable[_iam_pb2.RemoveUserFromGroupRequest, _iam_pb2.RemoveUserFromGroupResponse]
+    """Removes a user from a group."""
+    ListGroupsForUser: _grpc.UnaryUnaryMultiCallable[_iam_pb2.ListGroupsForUserRequest, _iam_pb2.ListGroupsForUserResponse]
+    """Lists the groups a user belongs to."""
+    PutGroupPolicy: _grpc.UnaryUnaryMultiCallable[_iam_pb2.PutGroupPolicyRequest, _iam_pb2.PutGroupPolicyResponse]
+    """Attaches (or replaces) a named policy document on a group."""
+    GetGroupPolicy: _grpc.UnaryUnaryMultiCallable[_iam_pb2.GetGroupPolicyRequest, _iam_pb2.GetGroupPolicyResponse]
+    """Returns one of a group's policies."""
+    ListGroupPolicies: _grpc.UnaryUnaryMultiCallable[_iam_pb2.ListGroupPoliciesRequest, _iam_pb2.ListGroupPoliciesResponse]
+    """Lists the names of a group's policies."""
+    DeleteGroupPolicy: _grpc.UnaryUnaryMultiCallable[_iam_pb2.DeleteGroupPolicyRequest, _iam_pb2.DeleteGroupPolicyResponse]
+    """Detaches a named policy from a group."""
+    TagUser: _grpc.UnaryUnaryMultiCallable[_iam_pb2.TagUserRequest, _iam_pb2.TagUserResponse]
+    """Adds or overwrites tags on a user."""
+    UntagUser: _grpc.UnaryUnaryMultiCallable[_iam_pb2.UntagUserRequest, _iam_pb2.UntagUserResponse]
+    """Removes tags from a user by key."""
+    ListUserTags: _grpc.UnaryUnaryMultiCallable[_iam_pb2.ListUserTagsRequest, _iam_pb2.ListUserTagsResponse]
+    """Lists a user's tags, by key."""
 
 @_typing.type_check_only
 class IamServiceAsyncStub(IamServiceStub):
@@ -96,6 +124,34 @@ class IamServiceAsyncStub(IamServiceStub):
     """Tells whether a user has a console password, without it."""
     DeleteLoginProfile: _aio.UnaryUnaryMultiCallable[_iam_pb2.DeleteLoginProfileRequest, _iam_pb2.DeleteLoginProfileResponse]  # type: ignore[assignment]
     """Removes a user's console password; their console sessions end."""
+    CreateGroup: _aio.UnaryUnaryMultiCallable[_iam_pb2.CreateGroupRequest, _iam_pb2.CreateGroupResponse]  # type: ignore[assignment]
+    """Creates a group."""
+    GetGroup: _aio.UnaryUnaryMultiCallable[_iam_pb2.GetGroupRequest, _iam_pb2.GetGroupResponse]  # type: ignore[assignment]
+    """Describes a group with its members."""
+    ListGroups: _aio.UnaryUnaryMultiCallable[_iam_pb2.ListGroupsRequest, _iam_pb2.ListGroupsResponse]  # type: ignore[assignment]
+    """Lists groups."""
+    DeleteGroup: _aio.UnaryUnaryMultiCallable[_iam_pb2.DeleteGroupRequest, _iam_pb2.DeleteGroupResponse]  # type: ignore[assignment]
+    """Deletes a group; refused while it has members or policies."""
+    AddUserToGroup: _aio.UnaryUnaryMultiCallable[_iam_pb2.AddUserToGroupRequest, _iam_pb2.AddUserToGroupResponse]  # type: ignore[assignment]
+    """Adds a user to a group."""
+    RemoveUserFromGroup: _aio.UnaryUnaryMultiCallable[_iam_pb2.RemoveUserFromGroupRequest, _iam_pb2.RemoveUserFromGroupResponse]  # type: ignore[assignment]
+    """Removes a user from a group."""
+    ListGroupsForUser: _aio.UnaryUnaryMultiCallable[_iam_pb2.ListGroupsForUserRequest, _iam_pb2.ListGroupsForUserResponse]  # type: ignore[assignment]
+    """Lists the groups a user belongs to."""
+    PutGroupPolicy: _aio.UnaryUnaryMultiCallable[_iam_pb2.PutGroupPolicyRequest, _iam_pb2.PutGroupPolicyResponse]  # type: ignore[assignment]
+    """Attaches (or replaces) a named policy document on a group."""
+    GetGroupPolicy: _aio.UnaryUnaryMultiCallable[_iam_pb2.GetGroupPolicyRequest, _iam_pb2.GetGroupPolicyResponse]  # type: ignore[assignment]
+    """Returns one of a group's policies."""
+    ListGroupPolicies: _aio.UnaryUnaryMultiCallable[_iam_pb2.ListGroupPoliciesRequest, _iam_pb2.ListGroupPoliciesResponse]  # type: ignore[assignment]
+    """Lists the names of a group's policies."""
+    DeleteGroupPolicy: _aio.UnaryUnaryMultiCallable[_iam_pb2.DeleteGroupPolicyRequest, _iam_pb2.DeleteGroupPolicyResponse]  # type: ignore[assignment]
+    """Detaches a named policy from a group."""
+    TagUser: _aio.UnaryUnaryMultiCallable[_iam_pb2.TagUserRequest, _iam_pb2.TagUserResponse]  # type: ignore[assignment]
+    """Adds or overwrites tags on a user."""
+    UntagUser: _aio.UnaryUnaryMultiCallable[_iam_pb2.UntagUserRequest, _iam_pb2.UntagUserResponse]  # type: ignore[assignment]
+    """Removes tags from a user by key."""
+    ListUserTags: _aio.UnaryUnaryMultiCallable[_iam_pb2.ListUserTagsRequest, _iam_pb2.ListUserTagsResponse]  # type: ignore[assignment]
+    """Lists a user's tags, by key."""
 
 class IamServiceServicer(metaclass=_abc_1.ABCMeta):
     """Manages users, access keys and user policies."""
@@ -203,5 +259,117 @@ class IamServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_iam_pb2.DeleteLoginProfileResponse, _abc.Awaitable[_iam_pb2.DeleteLoginProfileResponse]]:
         """Removes a user's console password; their console sessions end."""
+
+    @_abc_1.abstractmethod
+    def CreateGroup(
+        self,
+        request: _iam_pb2.CreateGroupRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_iam_pb2.CreateGroupResponse, _abc.Awaitable[_iam_pb2.CreateGroupResponse]]:
+        """Creates a group."""
+
+    @_abc_1.abstractmethod
+    def GetGroup(
+        self,
+        request: _iam_pb2.GetGroupRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_iam_pb2.GetGroupResponse, _abc.Awaitable[_iam_pb2.GetGroupResponse]]:
+        """Describes a group with its members."""
+
+    @_abc_1.abstractmethod
+    def ListGroups(
+        self,
+        request: _iam_pb2.ListGroupsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_iam_pb2.ListGroupsResponse, _abc.Awaitable[_iam_pb2.ListGroupsResponse]]:
+        """Lists groups."""
+
+    @_abc_1.abstractmethod
+    def DeleteGroup(
+        self,
+        request: _iam_pb2.DeleteGroupRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_iam_pb2.DeleteGroupResponse, _abc.Awaitable[_iam_pb2.DeleteGroupResponse]]:
+        """Deletes a group; refused while it has members or policies."""
+
+    @_abc_1.abstractmethod
+    def AddUserToGroup(
+        self,
+        request: _iam_pb2.AddUserToGroupRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_iam_pb2.AddUserToGroupResponse, _abc.Awaitable[_iam_pb2.AddUserToGroupResponse]]:
+        """Adds a user to a group."""
+
+    @_abc_1.abstractmethod
+    def RemoveUserFromGroup(
+        self,
+        request: _iam_pb2.RemoveUserFromGroupRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_iam_pb2.RemoveUserFromGroupResponse, _abc.Awaitable[_iam_pb2.RemoveUserFromGroupResponse]]:
+        """Removes a user from a group."""
+
+    @_abc_1.abstractmethod
+    def ListGroupsForUser(
+        self,
+        request: _iam_pb2.ListGroupsForUserRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_iam_pb2.ListGroupsForUserResponse, _abc.Awaitable[_iam_pb2.ListGroupsForUserResponse]]:
+        """Lists the groups a user belongs to."""
+
+    @_abc_1.abstractmethod
+    def PutGroupPolicy(
+        self,
+        request: _iam_pb2.PutGroupPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_iam_pb2.PutGroupPolicyResponse, _abc.Awaitable[_iam_pb2.PutGroupPolicyResponse]]:
+        """Attaches (or replaces) a named policy document on a group."""
+
+    @_abc_1.abstractmethod
+    def GetGroupPolicy(
+        self,
+        request: _iam_pb2.GetGroupPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_iam_pb2.GetGroupPolicyResponse, _abc.Awaitable[_iam_pb2.GetGroupPolicyResponse]]:
+        """Returns one of a group's policies."""
+
+    @_abc_1.abstractmethod
+    def ListGroupPolicies(
+        self,
+        request: _iam_pb2.ListGroupPoliciesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_iam_pb2.ListGroupPoliciesResponse, _abc.Awaitable[_iam_pb2.ListGroupPoliciesResponse]]:
+        """Lists the names of a group's policies."""
+
+    @_abc_1.abstractmethod
+    def DeleteGroupPolicy(
+        self,
+        request: _iam_pb2.DeleteGroupPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_iam_pb2.DeleteGroupPolicyResponse, _abc.Awaitable[_iam_pb2.DeleteGroupPolicyResponse]]:
+        """Detaches a named policy from a group."""
+
+    @_abc_1.abstractmethod
+    def TagUser(
+        self,
+        request: _iam_pb2.TagUserRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_iam_pb2.TagUserResponse, _abc.Awaitable[_iam_pb2.TagUserResponse]]:
+        """Adds or overwrites tags on a user."""
+
+    @_abc_1.abstractmethod
+    def UntagUser(
+        self,
+        request: _iam_pb2.UntagUserRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_iam_pb2.UntagUserResponse, _abc.Awaitable[_iam_pb2.UntagUserResponse]]:
+        """Removes tags from a user by key."""
+
+    @_abc_1.abstractmethod
+    def ListUserTags(
+        self,
+        request: _iam_pb2.ListUserTagsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_iam_pb2.ListUserTagsResponse, _abc.Awaitable[_iam_pb2.ListUserTagsResponse]]:
+        """Lists a user's tags, by key."""
 
 def add_IamServiceServicer_to_server(servicer: IamServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -26,9 +26,10 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from nbpresign.v1 import authz_pb2 as nbpresign_dot_v1_dot_authz__pb2
 from nbpresign.v1 import constraints_pb2 as nbpresign_dot_v1_dot_constraints__pb2
+from nbpresign.v1 import tags_pb2 as nbpresign_dot_v1_dot_tags__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%nbpresign/v1/notebook_instances.proto\x12\x0cnbpresign.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18nbpresign/v1/authz.proto\x1a\x1enbpresign/v1/constraints.proto\"\x8b\x02\n\x1fRegisterNotebookInstanceRequest\x12`\n\x16notebook_instance_name\x18\x01 \x01(\tB*\x92\x82\x19\"\x08\x01\x18?\"\x1c^[a-zA-Z0-9](-*[a-zA-Z0-9])*\xa0\x82\x19\x01R\x14NotebookInstanceName\x12X\n\x12jupyter_server_url\x18\x02 \x01(\tB*\x92\x82\x19&\x08\x01\x18\x80\x10\"\x1f^https?://[^\\s/?#]+(/[^\\s?#]*)?R\x10JupyterServerUrl\x12,\n\rjupyter_token\x18\x03 \x01(\tB\x07\x92\x82\x19\x03\x18\x80 R\x0cJupyterToken\"V\n RegisterNotebookInstanceResponse\x12\x32\n\x15notebook_instance_arn\x18\x01 \x01(\tR\x13NotebookInstanceArn\"\x83\x01\n\x1f\x44\x65scribeNotebookInstanceRequest\x12`\n\x16notebook_instance_name\x18\x01 \x01(\tB*\x92\x82\x19\"\x08\x01\x18?\"\x1c^[a-zA-Z0-9](-*[a-zA-Z0-9])*\xa0\x82\x19\x01R\x14NotebookInstanceName\"\x91\x03\n DescribeNotebookInstanceResponse\x12\x32\n\x15notebook_instance_arn\x18\x01 \x01(\tR\x13NotebookInstanceArn\x12\x34\n\x16notebook_instance_name\x18\x02 \x01(\tR\x14NotebookInstanceName\x12\x38\n\x18notebook_instance_status\x18\x03 \x01(\tR\x16NotebookInstanceStatus\x12\x10\n\x03url\x18\x04 \x01(\tR\x03Url\x12?\n\rcreation_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0c\x43reationTime\x12H\n\x12last_modified_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x10LastModifiedTime\x12,\n\x12jupyter_server_url\x18\x07 \x01(\tR\x10JupyterServerUrl\"\x91\x06\n\x1cListNotebookInstancesRequest\x12&\n\nnext_token\x18\x01 \x01(\tB\x07\x92\x82\x19\x03\x18\x80@R\tNextToken\x12.\n\x0bmax_results\x18\x02 \x01(\x05\x42\x08\x92\x82\x19\x04(\x01\x30\x64H\x00R\nMaxResults\x88\x01\x01\x12\x39\n\x07sort_by\x18\x03 \x01(\tB \x92\x82\x19\x1c:\x04Name:\x0c\x43reationTime:\x06StatusR\x06SortBy\x12:\n\nsort_order\x18\x04 \x01(\tB\x1b\x92\x82\x19\x17:\tAscending:\nDescendingR\tSortOrder\x12:\n\rname_contains\x18\x05 \x01(\tB\x15\x92\x82\x19\x11\x18?\"\r[a-zA-Z0-9-]+R\x0cNameContains\x12\x8f\x01\n\rstatus_equals\x18\x06 \x01(\tBj\x92\x82\x19\x66:\x07Pending:\tInService:\x08Stopping:\x07Stopped:\x06\x46\x61iled:\x08\x44\x65leting:\x08Updating:\x12PendingMaintenance:\rInMaintenanceR\x0cStatusEquals\x12L\n\x14\x63reation_time_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x12\x43reationTimeBefore\x12J\n\x13\x63reation_time_after\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x11\x43reationTimeAfter\x12U\n\x19last_modified_time_before\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x16LastModifiedTimeBefore\x12S\n\x18last_modified_time_after\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x15LastModifiedTimeAfterB\x0e\n\x0c_max_results\"\xda\x02\n\x17NotebookInstanceSummary\x12\x34\n\x16notebook_instance_name\x18\x01 \x01(\tR\x14NotebookInstanceName\x12\x32\n\x15notebook_instance_arn\x18\x02 \x01(\tR\x13NotebookInstanceArn\x12\x38\n\x18notebook_instance_status\x18\x03 \x01(\tR\x16NotebookInstanceStatus\x12\x10\n\x03url\x18\x04 \x01(\tR\x03Url\x12?\n\rcreation_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0c\x43reationTime\x12H\n\x12last_modified_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x10LastModifiedTime\"\x94\x01\n\x1dListNotebookInstancesResponse\x12\x1d\n\nnext_token\x18\x01 \x01(\tR\tNextToken\x12T\n\x12notebook_instances\x18\x02 \x03(\x0b\x32%.nbpresign.v1.NotebookInstanceSummaryR\x11NotebookInstances\"\x80\x01\n\x1cStartNotebookInstanceRequest\x12`\n\x16notebook_instance_name\x18\x01 \x01(\tB*\x92\x82\x19\"\x08\x01\x18?\"\x1c^[a-zA-Z0-9](-*[a-zA-Z0-9])*\xa0\x82\x19\x01R\x14NotebookInstanceName\"\x1f\n\x1dStartNotebookInstanceResponse\"\x7f\n\x1bStopNotebookInstanceRequest\x12`\n\x16notebook_instance_name\x18\x01 \x01(\tB*\x92\x82\x19\"\x08\x01\x18?\"\x1c^[a-zA-Z0-9](-*[a-zA-Z0-9])*\xa0\x82\x19\x01R\x14NotebookInstanceName\"\x1e\n\x1cStopNotebookInstanceResponse\"\x81\x01\n\x1d\x44\x65leteNotebookInstanceRequest\x12`\n\x16notebook_instance_name\x18\x01 \x01(\tB*\x92\x82\x19\"\x08\x01\x18?\"\x1c^[a-zA-Z0-9](-*[a-zA-Z0-9])*\xa0\x82\x19\x01R\x14NotebookInstanceName\" \n\x1e\x44\x65leteNotebookInstanceResponse2\xa4\x08\n\x17NotebookInstanceService\x12\x9c\x01\n\x18RegisterNotebookInstance\x12-.nbpresign.v1.RegisterNotebookInstanceRequest\x1a..nbpresign.v1.RegisterNotebookInstanceResponse\"!\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/notebook-instances:\x01*\x12\xb2\x01\n\x18\x44\x65scribeNotebookInstance\x12-.nbpresign.v1.DescribeNotebookInstanceRequest\x1a..nbpresign.v1.DescribeNotebookInstanceResponse\"7\x82\xd3\xe4\x93\x02\x31\x12//v1/notebook-instances/{notebook_instance_name}\x12\x90\x01\n\x15ListNotebookInstances\x12*.nbpresign.v1.ListNotebookInstancesRequest\x1a+.nbpresign.v1.ListNotebookInstancesResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/notebook-instances\x12\xb2\x01\n\x15StartNotebookInstance\x12*.nbpresign.v1.StartNotebookInstanceRequest\x1a+.nbpresign.v1.StartNotebookInstanceResponse\"@\x82\xd3\xe4\x93\x02:\"5/v1/notebook-instances/{notebook_instance_name}:start:\x01*\x12\xae\x01\n\x14StopNotebookInstance\x12).nbpresign.v1.StopNotebookInstanceRequest\x1a*.nbpresign.v1.StopNotebookInstanceResponse\"?\x82\xd3\xe4\x93\x02\x39\"4/v1/notebook-instances/{notebook_instance_name}:stop:\x01*\x12\xac\x01\n\x16\x44\x65leteNotebookInstance\x12+.nbpresign.v1.DeleteNotebookInstanceRequest\x1a,.nbpresign.v1.DeleteNotebookInstanceResponse\"7\x82\xd3\xe4\x93\x02\x31*//v1/notebook-instances/{notebook_instance_name}\x1a\r\x9a\x82\x19\tsagemakerb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%nbpresign/v1/notebook_instances.proto\x12\x0cnbpresign.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18nbpresign/v1/authz.proto\x1a\x1enbpresign/v1/constraints.proto\x1a\x17nbpresign/v1/tags.proto\"\xba\x02\n\x1fRegisterNotebookInstanceRequest\x12`\n\x16notebook_instance_name\x18\x01 \x01(\tB*\x92\x82\x19\"\x08\x01\x18?\"\x1c^[a-zA-Z0-9](-*[a-zA-Z0-9])*\xa0\x82\x19\x01R\x14NotebookInstanceName\x12X\n\x12jupyter_server_url\x18\x02 \x01(\tB*\x92\x82\x19&\x08\x01\x18\x80\x10\"\x1f^https?://[^\\s/?#]+(/[^\\s?#]*)?R\x10JupyterServerUrl\x12,\n\rjupyter_token\x18\x03 \x01(\tB\x07\x92\x82\x19\x03\x18\x80 R\x0cJupyterToken\x12-\n\x04tags\x18\x04 \x03(\x0b\x32\x11.nbpresign.v1.TagB\x06\x92\x82\x19\x02@2R\x04Tags\"V\n RegisterNotebookInstanceResponse\x12\x32\n\x15notebook_instance_arn\x18\x01 \x01(\tR\x13NotebookInstanceArn\"\x83\x01\n\x1f\x44\x65scribeNotebookInstanceRequest\x12`\n\x16notebook_instance_name\x18\x01 \x01(\tB*\x92\x82\x19\"\x08\x01\x18?\"\x1c^[a-zA-Z0-9](-*[a-zA-Z0-9])*\xa0\x82\x19\x01R\x14NotebookInstanceName\"\x91\x03\n DescribeNotebookInstanceResponse\x12\x32\n\x15notebook_instance_arn\x18\x01 \x01(\tR\x13NotebookInstanceArn\x12\x34\n\x16notebook_instance_name\x18\x02 \x01(\tR\x14NotebookInstanceName\x12\x38\n\x18notebook_instance_status\x18\x03 \x01(\tR\x16NotebookInstanceStatus\x12\x10\n\x03url\x18\x04 \x01(\tR\x03Url\x12?\n\rcreation_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0c\x43reationTime\x12H\n\x12last_modified_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x10LastModifiedTime\x12,\n\x12jupyter_server_url\x18\x07 \x01(\tR\x10JupyterServerUrl\"\x91\x06\n\x1cListNotebookInstancesRequest\x12&\n\nnext_token\x18\x01 \x01(\tB\x07\x92\x82\x19\x03\x18\x80@R\tNextToken\x12.\n\x0bmax_results\x18\x02 \x01(\x05\x42\x08\x92\x82\x19\x04(\x01\x30\x64H\x00R\nMaxResults\x88\x01\x01\x12\x39\n\x07sort_by\x18\x03 \x01(\tB \x92\x82\x19\x1c:\x04Name:\x0c\x43reationTime:\x06StatusR\x06SortBy\x12:\n\nsort_order\x18\x04 \x01(\tB\x1b\x92\x82\x19\x17:\tAscending:\nDescendingR\tSortOrder\x12:\n\rname_contains\x18\x05 \x01(\tB\x15\x92\x82\x19\x11\x18?\"\r[a-zA-Z0-9-]+R\x0cNameContains\x12\x8f\x01\n\rstatus_equals\x18\x06 \x01(\tBj\x92\x82\x19\x66:\x07Pending:\tInService:\x08Stopping:\x07Stopped:\x06\x46\x61iled:\x08\x44\x65leting:\x08Updating:\x12PendingMaintenance:\rInMaintenanceR\x0cStatusEquals\x12L\n\x14\x63reation_time_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x12\x43reationTimeBefore\x12J\n\x13\x63reation_time_after\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x11\x43reationTimeAfter\x12U\n\x19last_modified_time_before\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x16LastModifiedTimeBefore\x12S\n\x18last_modified_time_after\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x15LastModifiedTimeAfterB\x0e\n\x0c_max_results\"\xda\x02\n\x17NotebookInstanceSummary\x12\x34\n\x16notebook_instance_name\x18\x01 \x01(\tR\x14NotebookInstanceName\x12\x32\n\x15notebook_instance_arn\x18\x02 \x01(\tR\x13NotebookInstanceArn\x12\x38\n\x18notebook_instance_status\x18\x03 \x01(\tR\x16NotebookInstanceStatus\x12\x10\n\x03url\x18\x04 \x01(\tR\x03Url\x12?\n\rcreation_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0c\x43reationTime\x12H\n\x12last_modified_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x10LastModifiedTime\"\x94\x01\n\x1dListNotebookInstancesResponse\x12\x1d\n\nnext_token\x18\x01 \x01(\tR\tNextToken\x12T\n\x12notebook_instances\x18\x02 \x03(\x0b\x32%.nbpresign.v1.NotebookInstanceSummaryR\x11NotebookInstances\"\x80\x01\n\x1cStartNotebookInstanceRequest\x12`\n\x16notebook_instance_name\x18\x01 \x01(\tB*\x92\x82\x19\"\x08\x01\x18?\"\x1c^[a-zA-Z0-9](-*[a-zA-Z0-9])*\xa0\x82\x19\x01R\x14NotebookInstanceName\"\x1f\n\x1dStartNotebookInstanceResponse\"\x7f\n\x1bStopNotebookInstanceRequest\x12`\n\x16notebook_instance_name\x18\x01 \x01(\tB*\x92\x82\x19\"\x08\x01\x18?\"\x1c^[a-zA-Z0-9](-*[a-zA-Z0-9])*\xa0\x82\x19\x01R\x14NotebookInstanceName\"\x1e\n\x1cStopNotebookInstanceResponse\"\x81\x01\n\x1d\x44\x65leteNotebookInstanceRequest\x12`\n\x16notebook_instance_name\x18\x01 \x01(\tB*\x92\x82\x19\"\x08\x01\x18?\"\x1c^[a-zA-Z0-9](-*[a-zA-Z0-9])*\xa0\x82\x19\x01R\x14NotebookInstanceName\" \n\x1e\x44\x65leteNotebookInstanceResponse\"\xa5\x01\n\x0e\x41\x64\x64TagsRequest\x12\x62\n\x0cresource_arn\x18\x01 \x01(\tB?\x92\x82\x19\x37\x08\x01\x18\x80\x02\"0arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:[0-9]{12}:.+\xa0\x82\x19\x03R\x0bResourceArn\x12/\n\x04tags\x18\x02 \x03(\x0b\x32\x11.nbpresign.v1.TagB\x08\x92\x82\x19\x04\x08\x01@2R\x04Tags\"8\n\x0f\x41\x64\x64TagsResponse\x12%\n\x04tags\x18\x01 \x03(\x0b\x32\x11.nbpresign.v1.TagR\x04Tags\"\xdb\x01\n\x0fListTagsRequest\x12\x62\n\x0cresource_arn\x18\x01 \x01(\tB?\x92\x82\x19\x37\x08\x01\x18\x80\x02\"0arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:[0-9]{12}:.+\xa0\x82\x19\x03R\x0bResourceArn\x12&\n\nnext_token\x18\x02 \x01(\tB\x07\x92\x82\x19\x03\x18\x80@R\tNextToken\x12,\n\x0bmax_results\x18\x03 \x01(\x05\x42\x06\x92\x82\x19\x02(2H\x00R\nMaxResults\x88\x01\x01\x42\x0e\n\x0c_max_results\"X\n\x10ListTagsResponse\x12%\n\x04tags\x18\x01 \x03(\x0b\x32\x11.nbpresign.v1.TagR\x04Tags\x12\x1d\n\nnext_token\x18\x02 \x01(\tR\tNextToken\"\xc4\x01\n\x11\x44\x65leteTagsRequest\x12\x62\n\x0cresource_arn\x18\x01 \x01(\tB?\x92\x82\x19\x37\x08\x01\x18\x80\x02\"0arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:[0-9]{12}:.+\xa0\x82\x19\x03R\x0bResourceArn\x12K\n\x08tag_keys\x18\x02 \x03(\tB0\x92\x82\x19,\x08\x01\x10\x01\x18\x80\x01\"\x1f^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$@2H\x01R\x07TagKeys\"\x14\n\x12\x44\x65leteTagsResponse2\xcf\n\n\x17NotebookInstanceService\x12\x9c\x01\n\x18RegisterNotebookInstance\x12-.nbpresign.v1.RegisterNotebookInstanceRequest\x1a..nbpresign.v1.RegisterNotebookInstanceResponse\"!\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/notebook-instances:\x01*\x12\xb2\x01\n\x18\x44\x65scribeNotebookInstance\x12-.nbpresign.v1.DescribeNotebookInstanceRequest\x1a..nbpresign.v1.DescribeNotebookInstanceResponse\"7\x82\xd3\xe4\x93\x02\x31\x12//v1/notebook-instances/{notebook_instance_name}\x12\x90\x01\n\x15ListNotebookInstances\x12*.nbpresign.v1.ListNotebookInstancesRequest\x1a+.nbpresign.v1.ListNotebookInstancesResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/notebook-instances\x12\xb2\x01\n\x15StartNotebookInstance\x12*.nbpresign.v1.StartNotebookInstanceRequest\x1a+.nbpresign.v1.StartNotebookInstanceResponse\"@\x82\xd3\xe4\x93\x02:\"5/v1/notebook-instances/{notebook_instance_name}:start:\x01*\x12\xae\x01\n\x14StopNotebookInstance\x12).nbpresign.v1.StopNotebookInstanceRequest\x1a*.nbpresign.v1.StopNotebookInstanceResponse\"?\x82\xd3\xe4\x93\x02\x39\"4/v1/notebook-instances/{notebook_instance_name}:stop:\x01*\x12\xac\x01\n\x16\x44\x65leteNotebookInstance\x12+.nbpresign.v1.DeleteNotebookInstanceRequest\x1a,.nbpresign.v1.DeleteNotebookInstanceResponse\"7\x82\xd3\xe4\x93\x02\x31*//v1/notebook-instances/{notebook_instance_name}\x12_\n\x07\x41\x64\x64Tags\x12\x1c.nbpresign.v1.AddTagsRequest\x1a\x1d.nbpresign.v1.AddTagsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\"\x0c/v1/tags:add:\x01*\x12[\n\x08ListTags\x12\x1d.nbpresign.v1.ListTagsRequest\x1a\x1e.nbpresign.v1.ListTagsResponse\"\x10\x82\xd3\xe4\x93\x02\n\x12\x08/v1/tags\x12k\n\nDeleteTags\x12\x1f.nbpresign.v1.DeleteTagsRequest\x1a .nbpresign.v1.DeleteTagsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/v1/tags:delete:\x01*\x1a\r\x9a\x82\x19\tsagemakerb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,6 +42,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REGISTERNOTEBOOKINSTANCEREQUEST'].fields_by_name['jupyter_server_url']._serialized_options = b'\222\202\031&\010\001\030\200\020\"\037^https?://[^\\s/?#]+(/[^\\s?#]*)?'
   _globals['_REGISTERNOTEBOOKINSTANCEREQUEST'].fields_by_name['jupyter_token']._loaded_options = None
   _globals['_REGISTERNOTEBOOKINSTANCEREQUEST'].fields_by_name['jupyter_token']._serialized_options = b'\222\202\031\003\030\200 '
+  _globals['_REGISTERNOTEBOOKINSTANCEREQUEST'].fields_by_name['tags']._loaded_options = None
+  _globals['_REGISTERNOTEBOOKINSTANCEREQUEST'].fields_by_name['tags']._serialized_options = b'\222\202\031\002@2'
   _globals['_DESCRIBENOTEBOOKINSTANCEREQUEST'].fields_by_name['notebook_instance_name']._loaded_options = None
   _globals['_DESCRIBENOTEBOOKINSTANCEREQUEST'].fields_by_name['notebook_instance_name']._serialized_options = b'\222\202\031\"\010\001\030?\"\034^[a-zA-Z0-9](-*[a-zA-Z0-9])*\240\202\031\001'
   _globals['_LISTNOTEBOOKINSTANCESREQUEST'].fields_by_name['next_token']._loaded_options = None
@@ -61,6 +64,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STOPNOTEBOOKINSTANCEREQUEST'].fields_by_name['notebook_instance_name']._serialized_options = b'\222\202\031\"\010\001\030?\"\034^[a-zA-Z0-9](-*[a-zA-Z0-9])*\240\202\031\001'
   _globals['_DELETENOTEBOOKINSTANCEREQUEST'].fields_by_name['notebook_instance_name']._loaded_options = None
   _globals['_DELETENOTEBOOKINSTANCEREQUEST'].fields_by_name['notebook_instance_name']._serialized_options = b'\222\202\031\"\010\001\030?\"\034^[a-zA-Z0-9](-*[a-zA-Z0-9])*\240\202\031\001'
+  _globals['_ADDTAGSREQUEST'].fields_by_name['resource_arn']._loaded_options = None
+  _globals['_ADDTAGSREQUEST'].fields_by_name['resource_arn']._serialized_options = b'\222\202\0317\010\001\030\200\002\"0arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:[0-9]{12}:.+\240\202\031\003'
+  _globals['_ADDTAGSREQUEST'].fields_by_name['tags']._loaded_options = None
+  _globals['_ADDTAGSREQUEST'].fields_by_name['tags']._serialized_options = b'\222\202\031\004\010\001@2'
+  _globals['_LISTTAGSREQUEST'].fields_by_name['resource_arn']._loaded_options = None
+  _globals['_LISTTAGSREQUEST'].fields_by_name['resource_arn']._serialized_options = b'\222\202\0317\010\001\030\200\002\"0arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:[0-9]{12}:.+\240\202\031\003'
+  _globals['_LISTTAGSREQUEST'].fields_by_name['next_token']._loaded_options = None
+  _globals['_LISTTAGSREQUEST'].fields_by_name['next_token']._serialized_options = b'\222\202\031\003\030\200@'
+  _globals['_LISTTAGSREQUEST'].fields_by_name['max_results']._loaded_options = None
+  _globals['_LISTTAGSREQUEST'].fields_by_name['max_results']._serialized_options = b'\222\202\031\002(2'
+  _globals['_DELETETAGSREQUEST'].fields_by_name['resource_arn']._loaded_options = None
+  _globals['_DELETETAGSREQUEST'].fields_by_name['resource_arn']._serialized_options = b'\222\202\0317\010\001\030\200\002\"0arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:[0-9]{12}:.+\240\202\031\003'
+  _globals['_DELETETAGSREQUEST'].fields_by_name['tag_keys']._loaded_options = None
+  _globals['_DELETETAGSREQUEST'].fields_by_name['tag_keys']._serialized_options = b'\222\202\031,\010\001\020\001\030\200\001\"\037^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$@2H\001'
   _globals['_NOTEBOOKINSTANCESERVICE']._loaded_options = None
   _globals['_NOTEBOOKINSTANCESERVICE']._serialized_options = b'\232\202\031\tsagemaker'
   _globals['_NOTEBOOKINSTANCESERVICE'].methods_by_name['RegisterNotebookInstance']._loaded_options = None
@@ -75,32 +92,50 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_NOTEBOOKINSTANCESERVICE'].methods_by_name['StopNotebookInstance']._serialized_options = b'\202\323\344\223\0029\"4/v1/notebook-instances/{notebook_instance_name}:stop:\001*'
   _globals['_NOTEBOOKINSTANCESERVICE'].methods_by_name['DeleteNotebookInstance']._loaded_options = None
   _globals['_NOTEBOOKINSTANCESERVICE'].methods_by_name['DeleteNotebookInstance']._serialized_options = b'\202\323\344\223\0021*//v1/notebook-instances/{notebook_instance_name}'
-  _globals['_REGISTERNOTEBOOKINSTANCEREQUEST']._serialized_start=177
-  _globals['_REGISTERNOTEBOOKINSTANCEREQUEST']._serialized_end=444
-  _globals['_REGISTERNOTEBOOKINSTANCERESPONSE']._serialized_start=446
-  _globals['_REGISTERNOTEBOOKINSTANCERESPONSE']._serialized_end=532
-  _globals['_DESCRIBENOTEBOOKINSTANCEREQUEST']._serialized_start=535
-  _globals['_DESCRIBENOTEBOOKINSTANCEREQUEST']._serialized_end=666
-  _globals['_DESCRIBENOTEBOOKINSTANCERESPONSE']._serialized_start=669
-  _globals['_DESCRIBENOTEBOOKINSTANCERESPONSE']._serialized_end=1070
-  _globals['_LISTNOTEBOOKINSTANCESREQUEST']._serialized_start=1073
-  _globals['_LISTNOTEBOOKINSTANCESREQUEST']._serialized_end=1858
-  _globals['_NOTEBOOKINSTANCESUMMARY']._serialized_start=1861
-  _globals['_NOTEBOOKINSTANCESUMMARY']._serialized_end=2207
-  _globals['_LISTNOTEBOOKINSTANCESRESPONSE']._serialized_start=2210
-  _globals['_LISTNOTEBOOKINSTANCESRESPONSE']._serialized_end=2358
-  _globals['_STARTNOTEBOOKINSTANCEREQUEST']._serialized_start=2361
-  _globals['_STARTNOTEBOOKINSTANCEREQUEST']._serialized_end=2489
-  _globals['_STARTNOTEBOOKINSTANCERESPONSE']._serialized_start=2491
-  _globals['_STARTNOTEBOOKINSTANCERESPONSE']._serialized_end=2522
-  _globals['_STOPNOTEBOOKINSTANCEREQUEST']._serialized_start=2524
-  _globals['_STOPNOTEBOOKINSTANCEREQUEST']._serialized_end=2651
-  _globals['_STOPNOTEBOOKINSTANCERESPONSE']._serialized_start=2653
-  _globals['_STOPNOTEBOOKINSTANCERESPONSE']._serialized_end=2683
-  _globals['_DELETENOTEBOOKINSTANCEREQUEST']._serialized_start=2686
-  _globals['_DELETENOTEBOOKINSTANCEREQUEST']._serialized_end=2815
-  _globals['_DELETENOTEBOOKINSTANCERESPONSE']._serialized_start=2817
-  _globals['_DELETENOTEBOOKINSTANCERESPONSE']._serialized_end=2849
-  _globals['_NOTEBOOKINSTANCESERVICE']._serialized_start=2852
-  _globals['_NOTEBOOKINSTANCESERVICE']._serialized_end=3912
+  _globals['_NOTEBOOKINSTANCESERVICE'].methods_by_name['AddTags']._loaded_options = None
+  _globals['_NOTEBOOKINSTANCESERVICE'].methods_by_name['AddTags']._serialized_options = b'\202\323\344\223\002\021\"\014/v1/tags:add:\001*'
+  _globals['_NOTEBOOKINSTANCESERVICE'].methods_by_name['ListTags']._loaded_options = None
+  _globals['_NOTEBOOKINSTANCESERVICE'].methods_by_name['ListTags']._serialized_options = b'\202\323\344\223\002\n\022\010/v1/tags'
+  _globals['_NOTEBOOKINSTANCESERVICE'].methods_by_name['DeleteTags']._loaded_options = None
+  _globals['_NOTEBOOKINSTANCESERVICE'].methods_by_name['DeleteTags']._serialized_options = b'\202\323\344\223\002\024\"\017/v1/tags:delete:\001*'
+  _globals['_REGISTERNOTEBOOKINSTANCEREQUEST']._serialized_start=202
+  _globals['_REGISTERNOTEBOOKINSTANCEREQUEST']._serialized_end=516
+  _globals['_REGISTERNOTEBOOKINSTANCERESPONSE']._serialized_start=518
+  _globals['_REGISTERNOTEBOOKINSTANCERESPONSE']._serialized_end=604
+  _globals['_DESCRIBENOTEBOOKINSTANCEREQUEST']._serialized_start=607
+  _globals['_DESCRIBENOTEBOOKINSTANCEREQUEST']._serialized_end=738
+  _globals['_DESCRIBENOTEBOOKINSTANCERESPONSE']._serialized_start=741
+  _globals['_DESCRIBENOTEBOOKINSTANCERESPONSE']._serialized_end=1142
+  _globals['_LISTNOTEBOOKINSTANCESREQUEST']._serialized_start=1145
+  _globals['_LISTNOTEBOOKINSTANCESREQUEST']._serialized_end=1930
+  _globals['_NOTEBOOKINSTANCESUMMARY']._serialized_start=1933
+  _globals['_NOTEBOOKINSTANCESUMMARY']._serialized_end=2279
+  _globals['_LISTNOTEBOOKINSTANCESRESPONSE']._serialized_start=2282
+  _globals['_LISTNOTEBOOKINSTANCESRESPONSE']._serialized_end=2430
+  _globals['_STARTNOTEBOOKINSTANCEREQUEST']._serialized_start=2433
+  _globals['_STARTNOTEBOOKINSTANCEREQUEST']._serialized_end=2561
+  _globals['_STARTNOTEBOOKINSTANCERESPONSE']._serialized_start=2563
+  _globals['_STARTNOTEBOOKINSTANCERESPONSE']._serialized_end=2594
+  _globals['_STOPNOTEBOOKINSTANCEREQUEST']._serialized_start=2596
+  _globals['_STOPNOTEBOOKINSTANCEREQUEST']._serialized_end=2723
+  _globals['_STOPNOTEBOOKINSTANCERESPONSE']._serialized_start=2725
+  _globals['_STOPNOTEBOOKINSTANCERESPONSE']._serialized_end=2755
+  _globals['_DELETENOTEBOOKINSTANCEREQUEST']._serialized_start=2758
+  _globals['_DELETENOTEBOOKINSTANCEREQUEST']._serialized_end=2887
+  _globals['_DELETENOTEBOOKINSTANCERESPONSE']._serialized_start=2889
+  _globals['_DELETENOTEBOOKINSTANCERESPONSE']._serialized_end=2921
+  _globals['_ADDTAGSREQUEST']._serialized_start=2924
+  _globals['_ADDTAGSREQUEST']._serialized_end=3089
+  _globals['_ADDTAGSRESPONSE']._serialized_start=3091
+  _globals['_ADDTAGSRESPONSE']._serialized_end=3147
+  _globals['_LISTTAGSREQUEST']._serialized_start=3150
+  _globals['_LISTTAGSREQUEST']._serialized_end=3369
+  _globals['_LISTTAGSRESPONSE']._serialized_start=3371
+  _globals['_LISTTAGSRESPONSE']._serialized_end=3459
+  _globals['_DELETETAGSREQUEST']._serialized_start=3462
+  _globals['_DELETETAGSREQUEST']._serialized_end=3658
+  _globals['_DELETETAGSRESPONSE']._serialized_start=3660
+  _globals['_DELETETAGSRESPONSE']._serialized_end=3680
+  _globals['_NOTEBOOKINSTANCESERVICE']._serialized_start=3683
+  _globals['_NOTEBOOKINSTANCESERVICE']._serialized_end=5042
 # @@protoc_insertion_point(module_scope)

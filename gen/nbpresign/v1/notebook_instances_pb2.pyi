@@ -13,6 +13,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from nbpresign.v1 import tags_pb2 as _tags_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -33,22 +34,28 @@ class RegisterNotebookInstanceRequest(_message.Message):
     NOTEBOOK_INSTANCE_NAME_FIELD_NUMBER: _builtins.int
     JUPYTER_SERVER_URL_FIELD_NUMBER: _builtins.int
     JUPYTER_TOKEN_FIELD_NUMBER: _builtins.int
+    TAGS_FIELD_NUMBER: _builtins.int
     notebook_instance_name: _builtins.str
     """The name; unique ignoring case."""
     jupyter_server_url: _builtins.str
     """The base URL of the instance's Jupyter server, e.g. http://127.0.0.1:8888/."""
     jupyter_token: _builtins.str
     """The token that Jupyter server expects. Stored, never returned by any read."""
+    @_builtins.property
+    def tags(self) -> _containers.RepeatedCompositeFieldContainer[_tags_pb2.Tag]:
+        """Tags to put on the new instance (as SageMaker's CreateNotebookInstance takes them)."""
+
     def __init__(
         self,
         *,
         notebook_instance_name: _builtins.str = ...,
         jupyter_server_url: _builtins.str = ...,
         jupyter_token: _builtins.str = ...,
+        tags: _abc.Iterable[_tags_pb2.Tag] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["jupyter_server_url", b"jupyter_server_url", "jupyter_token", b"jupyter_token", "notebook_instance_name", b"notebook_instance_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["jupyter_server_url", b"jupyter_server_url", "jupyter_token", b"jupyter_token", "notebook_instance_name", b"notebook_instance_name", "tags", b"tags"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -406,3 +413,160 @@ class DeleteNotebookInstanceResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DeleteNotebookInstanceResponse: _TypeAlias = DeleteNotebookInstanceResponse  # noqa: Y015
+
+@_typing.final
+class AddTagsRequest(_message.Message):
+    """Input of AddTags."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESOURCE_ARN_FIELD_NUMBER: _builtins.int
+    TAGS_FIELD_NUMBER: _builtins.int
+    resource_arn: _builtins.str
+    """The notebook instance's ARN."""
+    @_builtins.property
+    def tags(self) -> _containers.RepeatedCompositeFieldContainer[_tags_pb2.Tag]:
+        """The tags to add; a key already there gets the new value."""
+
+    def __init__(
+        self,
+        *,
+        resource_arn: _builtins.str = ...,
+        tags: _abc.Iterable[_tags_pb2.Tag] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["resource_arn", b"resource_arn", "tags", b"tags"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddTagsRequest: _TypeAlias = AddTagsRequest  # noqa: Y015
+
+@_typing.final
+class AddTagsResponse(_message.Message):
+    """Output of AddTags."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TAGS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def tags(self) -> _containers.RepeatedCompositeFieldContainer[_tags_pb2.Tag]:
+        """The tags added."""
+
+    def __init__(
+        self,
+        *,
+        tags: _abc.Iterable[_tags_pb2.Tag] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["tags", b"tags"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddTagsResponse: _TypeAlias = AddTagsResponse  # noqa: Y015
+
+@_typing.final
+class ListTagsRequest(_message.Message):
+    """Input of ListTags."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESOURCE_ARN_FIELD_NUMBER: _builtins.int
+    NEXT_TOKEN_FIELD_NUMBER: _builtins.int
+    MAX_RESULTS_FIELD_NUMBER: _builtins.int
+    resource_arn: _builtins.str
+    """The notebook instance's ARN."""
+    next_token: _builtins.str
+    """The token a previous call returned, to get the next page."""
+    max_results: _builtins.int
+    """Page size, at least 50. Defaults to 50."""
+    def __init__(
+        self,
+        *,
+        resource_arn: _builtins.str = ...,
+        next_token: _builtins.str = ...,
+        max_results: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_max_results", b"_max_results", "max_results", b"max_results"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_max_results", b"_max_results", "max_results", b"max_results", "next_token", b"next_token", "resource_arn", b"resource_arn"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__max_results: _TypeAlias = _typing.Literal["max_results"]  # noqa: Y015
+    _WhichOneofArgType__max_results: _TypeAlias = _typing.Literal["_max_results", b"_max_results"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__max_results) -> _WhichOneofReturnType__max_results | None: ...
+
+Global___ListTagsRequest: _TypeAlias = ListTagsRequest  # noqa: Y015
+
+@_typing.final
+class ListTagsResponse(_message.Message):
+    """Output of ListTags."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TAGS_FIELD_NUMBER: _builtins.int
+    NEXT_TOKEN_FIELD_NUMBER: _builtins.int
+    next_token: _builtins.str
+    """Present when there are more tags; pass it back to get them."""
+    @_builtins.property
+    def tags(self) -> _containers.RepeatedCompositeFieldContainer[_tags_pb2.Tag]:
+        """This page of tags, by key."""
+
+    def __init__(
+        self,
+        *,
+        tags: _abc.Iterable[_tags_pb2.Tag] | None = ...,
+        next_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_token", b"next_token", "tags", b"tags"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTagsResponse: _TypeAlias = ListTagsResponse  # noqa: Y015
+
+@_typing.final
+class DeleteTagsRequest(_message.Message):
+    """Input of DeleteTags."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESOURCE_ARN_FIELD_NUMBER: _builtins.int
+    TAG_KEYS_FIELD_NUMBER: _builtins.int
+    resource_arn: _builtins.str
+    """The notebook instance's ARN."""
+    @_builtins.property
+    def tag_keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The keys of the tags to delete; keys not there are ignored."""
+
+    def __init__(
+        self,
+        *,
+        resource_arn: _builtins.str = ...,
+        tag_keys: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["resource_arn", b"resource_arn", "tag_keys", b"tag_keys"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteTagsRequest: _TypeAlias = DeleteTagsRequest  # noqa: Y015
+
+@_typing.final
+class DeleteTagsResponse(_message.Message):
+    """Output of DeleteTags (empty, as in SageMaker)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteTagsResponse: _TypeAlias = DeleteTagsResponse  # noqa: Y015

@@ -65,6 +65,21 @@ class NotebookInstanceServiceStub:
                 request_serializer=nbpresign_dot_v1_dot_notebook__instances__pb2.DeleteNotebookInstanceRequest.SerializeToString,
                 response_deserializer=nbpresign_dot_v1_dot_notebook__instances__pb2.DeleteNotebookInstanceResponse.FromString,
                 _registered_method=True)
+        self.AddTags = channel.unary_unary(
+                '/nbpresign.v1.NotebookInstanceService/AddTags',
+                request_serializer=nbpresign_dot_v1_dot_notebook__instances__pb2.AddTagsRequest.SerializeToString,
+                response_deserializer=nbpresign_dot_v1_dot_notebook__instances__pb2.AddTagsResponse.FromString,
+                _registered_method=True)
+        self.ListTags = channel.unary_unary(
+                '/nbpresign.v1.NotebookInstanceService/ListTags',
+                request_serializer=nbpresign_dot_v1_dot_notebook__instances__pb2.ListTagsRequest.SerializeToString,
+                response_deserializer=nbpresign_dot_v1_dot_notebook__instances__pb2.ListTagsResponse.FromString,
+                _registered_method=True)
+        self.DeleteTags = channel.unary_unary(
+                '/nbpresign.v1.NotebookInstanceService/DeleteTags',
+                request_serializer=nbpresign_dot_v1_dot_notebook__instances__pb2.DeleteTagsRequest.SerializeToString,
+                response_deserializer=nbpresign_dot_v1_dot_notebook__instances__pb2.DeleteTagsResponse.FromString,
+                _registered_method=True)
 
 
 class NotebookInstanceServiceServicer:
@@ -113,6 +128,27 @@ class NotebookInstanceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddTags(self, request, context):
+        """Adds or overwrites tags on a notebook instance (SageMaker's AddTags).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTags(self, request, context):
+        """Lists a notebook instance's tags, by key, paginated (SageMaker's ListTags).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteTags(self, request, context):
+        """Deletes tags from a notebook instance by key (SageMaker's DeleteTags).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotebookInstanceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -145,6 +181,21 @@ def add_NotebookInstanceServiceServicer_to_server(servicer, server):
                     servicer.DeleteNotebookInstance,
                     request_deserializer=nbpresign_dot_v1_dot_notebook__instances__pb2.DeleteNotebookInstanceRequest.FromString,
                     response_serializer=nbpresign_dot_v1_dot_notebook__instances__pb2.DeleteNotebookInstanceResponse.SerializeToString,
+            ),
+            'AddTags': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddTags,
+                    request_deserializer=nbpresign_dot_v1_dot_notebook__instances__pb2.AddTagsRequest.FromString,
+                    response_serializer=nbpresign_dot_v1_dot_notebook__instances__pb2.AddTagsResponse.SerializeToString,
+            ),
+            'ListTags': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTags,
+                    request_deserializer=nbpresign_dot_v1_dot_notebook__instances__pb2.ListTagsRequest.FromString,
+                    response_serializer=nbpresign_dot_v1_dot_notebook__instances__pb2.ListTagsResponse.SerializeToString,
+            ),
+            'DeleteTags': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTags,
+                    request_deserializer=nbpresign_dot_v1_dot_notebook__instances__pb2.DeleteTagsRequest.FromString,
+                    response_serializer=nbpresign_dot_v1_dot_notebook__instances__pb2.DeleteTagsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -310,6 +361,87 @@ class NotebookInstanceService:
             '/nbpresign.v1.NotebookInstanceService/DeleteNotebookInstance',
             nbpresign_dot_v1_dot_notebook__instances__pb2.DeleteNotebookInstanceRequest.SerializeToString,
             nbpresign_dot_v1_dot_notebook__instances__pb2.DeleteNotebookInstanceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddTags(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nbpresign.v1.NotebookInstanceService/AddTags',
+            nbpresign_dot_v1_dot_notebook__instances__pb2.AddTagsRequest.SerializeToString,
+            nbpresign_dot_v1_dot_notebook__instances__pb2.AddTagsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTags(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nbpresign.v1.NotebookInstanceService/ListTags',
+            nbpresign_dot_v1_dot_notebook__instances__pb2.ListTagsRequest.SerializeToString,
+            nbpresign_dot_v1_dot_notebook__instances__pb2.ListTagsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteTags(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nbpresign.v1.NotebookInstanceService/DeleteTags',
+            nbpresign_dot_v1_dot_notebook__instances__pb2.DeleteTagsRequest.SerializeToString,
+            nbpresign_dot_v1_dot_notebook__instances__pb2.DeleteTagsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -50,6 +50,12 @@ class NotebookInstanceServiceStub:
     """Makes an InService instance unreachable; new URLs cannot be minted for it."""
     DeleteNotebookInstance: _grpc.UnaryUnaryMultiCallable[_notebook_instances_pb2.DeleteNotebookInstanceRequest, _notebook_instances_pb2.DeleteNotebookInstanceResponse]
     """Deletes a Stopped instance."""
+    AddTags: _grpc.UnaryUnaryMultiCallable[_notebook_instances_pb2.AddTagsRequest, _notebook_instances_pb2.AddTagsResponse]
+    """Adds or overwrites tags on a notebook instance (SageMaker's AddTags)."""
+    ListTags: _grpc.UnaryUnaryMultiCallable[_notebook_instances_pb2.ListTagsRequest, _notebook_instances_pb2.ListTagsResponse]
+    """Lists a notebook instance's tags, by key, paginated (SageMaker's ListTags)."""
+    DeleteTags: _grpc.UnaryUnaryMultiCallable[_notebook_instances_pb2.DeleteTagsRequest, _notebook_instances_pb2.DeleteTagsResponse]
+    """Deletes tags from a notebook instance by key (SageMaker's DeleteTags)."""
 
 @_typing.type_check_only
 class NotebookInstanceServiceAsyncStub(NotebookInstanceServiceStub):
@@ -68,6 +74,12 @@ class NotebookInstanceServiceAsyncStub(NotebookInstanceServiceStub):
     """Makes an InService instance unreachable; new URLs cannot be minted for it."""
     DeleteNotebookInstance: _aio.UnaryUnaryMultiCallable[_notebook_instances_pb2.DeleteNotebookInstanceRequest, _notebook_instances_pb2.DeleteNotebookInstanceResponse]  # type: ignore[assignment]
     """Deletes a Stopped instance."""
+    AddTags: _aio.UnaryUnaryMultiCallable[_notebook_instances_pb2.AddTagsRequest, _notebook_instances_pb2.AddTagsResponse]  # type: ignore[assignment]
+    """Adds or overwrites tags on a notebook instance (SageMaker's AddTags)."""
+    ListTags: _aio.UnaryUnaryMultiCallable[_notebook_instances_pb2.ListTagsRequest, _notebook_instances_pb2.ListTagsResponse]  # type: ignore[assignment]
+    """Lists a notebook instance's tags, by key, paginated (SageMaker's ListTags)."""
+    DeleteTags: _aio.UnaryUnaryMultiCallable[_notebook_instances_pb2.DeleteTagsRequest, _notebook_instances_pb2.DeleteTagsResponse]  # type: ignore[assignment]
+    """Deletes tags from a notebook instance by key (SageMaker's DeleteTags)."""
 
 class NotebookInstanceServiceServicer(metaclass=_abc_1.ABCMeta):
     """Registers, describes, lists, starts, stops and deletes notebook instances."""
@@ -119,5 +131,29 @@ class NotebookInstanceServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_notebook_instances_pb2.DeleteNotebookInstanceResponse, _abc.Awaitable[_notebook_instances_pb2.DeleteNotebookInstanceResponse]]:
         """Deletes a Stopped instance."""
+
+    @_abc_1.abstractmethod
+    def AddTags(
+        self,
+        request: _notebook_instances_pb2.AddTagsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notebook_instances_pb2.AddTagsResponse, _abc.Awaitable[_notebook_instances_pb2.AddTagsResponse]]:
+        """Adds or overwrites tags on a notebook instance (SageMaker's AddTags)."""
+
+    @_abc_1.abstractmethod
+    def ListTags(
+        self,
+        request: _notebook_instances_pb2.ListTagsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notebook_instances_pb2.ListTagsResponse, _abc.Awaitable[_notebook_instances_pb2.ListTagsResponse]]:
+        """Lists a notebook instance's tags, by key, paginated (SageMaker's ListTags)."""
+
+    @_abc_1.abstractmethod
+    def DeleteTags(
+        self,
+        request: _notebook_instances_pb2.DeleteTagsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notebook_instances_pb2.DeleteTagsResponse, _abc.Awaitable[_notebook_instances_pb2.DeleteTagsResponse]]:
+        """Deletes tags from a notebook instance by key (SageMaker's DeleteTags)."""
 
 def add_NotebookInstanceServiceServicer_to_server(servicer: NotebookInstanceServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -192,3 +193,97 @@ async def test_the_date_must_agree_with_the_scope(authenticator: Authenticator) 
     )
     error = await failure(authenticator, moved)
     assert error.message.startswith("Date in Credential scope does not match")
+
+
+def with_headers(request: sigv4.SignedRequest, **changed: str) -> sigv4.SignedRequest:
+    return dataclasses.replace(request, headers={**request.headers, **changed})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "caf\udce9",  # Latin-1 "café" as aiohttp reads it (a surrogate escape)
+        "\udcff\udcfe",  # bytes that are not UTF-8 at all
+        "café",  # valid UTF-8, still not ASCII: clients send header values as Latin-1
+    ],
+)
+async def test_a_signed_header_outside_ascii_is_refused(
+    authenticator: Authenticator, value: str
+) -> None:
+    request = signed(extra={"X-Custom": "plain"})
+    error = await failure(authenticator, with_headers(request, **{"x-custom": value}))
+    assert (error.code.aws, error.code.http) == ("InvalidSignatureException", 400)
+    assert error.message == (
+        "The value of the signed header 'x-custom' must hold printable ASCII characters only."
+    )
+
+
+async def test_an_unsigned_header_outside_ascii_does_not_matter(
+    authenticator: Authenticator,
+) -> None:
+    request = with_headers(signed(), **{"x-unsigned": "\udcff caf\u00e9"})
+    assert (await authenticator.authenticate(request)).user_name == "alice"
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "[",
+        "]",
+        "[::1",
+        "[zz]",
+        "[1.2.3.4]",
+        "",
+        "a b",
+        "a/b",
+        "h\udcff",
+        "hé",
+        "a@b",
+        "a?b",
+        "a:123456",
+    ],
+)
+async def test_a_host_no_url_can_hold_is_refused(authenticator: Authenticator, host: str) -> None:
+    error = await failure(authenticator, with_headers(signed(), host=host))
+    assert (error.code.aws, error.code.http) == ("InvalidSignatureException", 400)
+    assert error.message.startswith("The Host header must be a host name or address")
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1:8080", "localhost", "api.example.com:443", "[::1]:80", "[::ffff:1.2.3.4]", "x:"],
+)
+def test_valid_hosts(host: str) -> None:
+    assert sigv4.is_valid_host(host)
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "AWS4-HMAC-SHA256 Credential=\udcff/20261122/us-east-1/sagemaker/aws4_request, SignedHeaders=host;x-amz-date, Signature=00",
+        "AWS4-HMAC-SHA256 Credential=AKIA\u00e9/20261122/us-east-1/sagemaker/aws4_request, SignedHeaders=host;x-amz-date, Signature=00",
+        "AWS4-HMAC-SHA256 Credential=AKIA/20261122/us-east-1/sagemaker/aws4_request, SignedHeaders=host;\udcff, Signature=00",
+        "AWS4-HMAC-SHA256 Credential=AKIA/20261122/us-east-1/sagemaker/aws4_request, SignedHeaders=host;x-amz-date, Signature=\udcff",
+        "AWS4-HMAC-SHA256 Credential=AK\x00IA/20261122/us-east-1/sagemaker/aws4_request, SignedHeaders=host;x-amz-date, Signature=00",
+    ],
+)
+async def test_an_authorization_outside_printable_ascii_is_incomplete(
+    authenticator: Authenticator, authorization: str
+) -> None:
+    error = await failure(authenticator, with_headers(signed(), authorization=authorization))
+    assert (error.code.aws, error.message) == (
+        "IncompleteSignature",
+        "The Authorization header must hold printable ASCII characters only.",
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "query"), [("[", ""), ("", ""), ("/", "a=\udcff"), ("/\u00e9", "")]
+)
+async def test_a_path_no_url_can_hold_is_refused(
+    authenticator: Authenticator, path: str, query: str
+) -> None:
+    # Over HTTP aiohttp refuses such request lines; a gateway's AuthenticateRequest may not.
+    request = dataclasses.replace(signed(), path=path, query=query)
+    error = await failure(authenticator, request)
+    assert error.message.startswith("The request path must start with '/'")

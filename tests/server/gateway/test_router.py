@@ -14,6 +14,7 @@ from nbpresign.common import errors
 from nbpresign.common.errors import ServiceError
 from nbpresign.server.api import core
 from nbpresign.server.api.methods import AWS_JSON_METHODS, METHODS, HttpBinding, method_named
+from nbpresign.server.api.pagination import PageTokens
 from nbpresign.server.gateway import router
 from nbpresign.server.gateway.errors import MethodNotAllowed
 from nbpresign.server.iam.sealing import SecretBox
@@ -33,6 +34,9 @@ EXPECTED = {
     "StartNotebookInstance",
     "StopNotebookInstance",
     "DeleteNotebookInstance",
+    "AddTags",
+    "ListTags",
+    "DeleteTags",
 }
 
 
@@ -61,7 +65,7 @@ def test_every_rpc_is_implemented(tmp_path: Path) -> None:
     storage: Any = None  # never used: only the method table is built
     implementations = [
         PresignService(storage, site, lambda: ring, float),
-        NotebookInstanceService(storage, site, float),
+        NotebookInstanceService(storage, site, float, PageTokens(b"k" * 32)),
         IamService(storage, SecretBox(Fernet.generate_key()), site.account_id, float),
         LoginProfiles(storage, float),
         GatewayService(storage),

@@ -87,3 +87,47 @@ def test_the_token_names_the_incarnation_it_was_minted_for() -> None:
     ring = signing_keys.new_key_ring()
     decoded = tokens.decode(tokens.encode(grant(), ring), ring, audience=ARN, now=1_000_001.0)
     assert decoded.incarnation == "i1"
+
+
+def signed_claims(ring: signing_keys.KeyRing, **changed: object) -> str:
+    """A token the service's own key signed, with some claims changed: what a replica whose
+    clock is wrong (or a bug) would issue."""
+    claims = jwt.decode(tokens.encode(grant(), ring), options={"verify_signature": False})
+    claims.update(changed)
+    return jwt.encode(claims, ring.active_key, algorithm="HS256", headers={"kid": ring.active_kid})
+
+
+@pytest.mark.parametrize(
+    ("iat", "accepted"),
+    [
+        (1_000_000 + tokens.IAT_LEEWAY_SECONDS, True),
+        (1_000_000 + tokens.IAT_LEEWAY_SECONDS + 1, False),
+        (1_000_000 + 3600, False),
+    ],
+)
+def test_a_token_issued_in_the_future_is_refused_beyond_the_leeway(
+    iat: int, accepted: bool
+) -> None:
+    ring = signing_keys.new_key_ring()
+    token = signed_claims(ring, iat=iat, exp=iat + 300)
+    if accepted:
+        assert tokens.decode(token, ring, audience=ARN, now=1_000_000.0).issued_at == iat
+    else:
+        with pytest.raises(tokens.InvalidToken, match="issued in the future"):
+            tokens.decode(token, ring, audience=ARN, now=1_000_000.0)
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"exp": 1_000_000 + 301},
+        {"exp": 1_000_000 + 299},
+        {"exp": 1_000_000 + 86_400},
+        {"iat": 1_000_000.5, "exp": 1_000_300.5},
+        {"iat": "1000000"},
+    ],
+)
+def test_only_a_five_minute_token_of_integer_times_is_accepted(changed: dict[str, object]) -> None:
+    ring = signing_keys.new_key_ring()
+    with pytest.raises(tokens.InvalidToken):
+        tokens.decode(signed_claims(ring, **changed), ring, audience=ARN, now=1_000_000.0)

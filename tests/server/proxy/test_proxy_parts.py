@@ -1,9 +1,8 @@
-"""The proxy's pieces on their own: header rules, token scrubbing, sessions, host matching."""
+"""The proxy's pieces on their own: header rules, sessions, host matching."""
 
 from __future__ import annotations
 
 import asyncio
-import random
 
 import aiohttp
 import pytest
@@ -15,7 +14,7 @@ from nbpresign.server.notebooks import sessions, signing_keys, tokens
 from nbpresign.server.notebooks.urls import UrlTemplate
 from nbpresign.server.proxy import headers
 from nbpresign.server.proxy.forward import forward_http
-from nbpresign.server.proxy.scrub import Scrubber, is_text
+from nbpresign.server.proxy.scrub import Scrubber
 from nbpresign.server.proxy.upstream import Upstream
 
 ARN = "arn:aws:sagemaker:us-east-1:000000000000:notebook-instance/nb"
@@ -106,47 +105,6 @@ def test_response_headers_to_the_browser() -> None:
         "Location": "http://nb.localhost:8080/lab?token=",
         "Set-Cookie": "_xsrf=1; Path=/",
     }
-
-
-@pytest.mark.parametrize(
-    ("content_type", "text"),
-    [
-        ("text/html; charset=utf-8", True),
-        ("application/json", True),
-        ("application/vnd.api+json", True),
-        ("application/javascript", True),
-        ("image/png", False),
-        ("application/octet-stream", False),
-        ("", False),
-    ],
-)
-def test_which_bodies_are_scrubbed(content_type: str, text: bool) -> None:
-    assert is_text(content_type) is text
-
-
-def test_scrubbing_survives_any_chunking() -> None:
-    secret = "0123456789abcdef0123456789abcdef"
-    body = (f'{{"token": "{secret}"}} and {secret[:10]}' + secret + "tail").encode() * 20
-    rng = random.Random(7)
-    for _ in range(200):
-        scrubber, out, i = Scrubber(secret), b"", 0
-        while i < len(body):
-            step = rng.randint(1, 50)
-            out += scrubber.feed(body[i : i + step])
-            i += step
-        out += scrubber.flush()
-        assert secret.encode() not in out
-        assert out == body.replace(secret.encode(), b"")
-
-
-def test_nested_secrets_do_not_rejoin() -> None:
-    scrubber = Scrubber("abc")
-    assert scrubber.feed(b"aabcbc") + scrubber.flush() == b""
-
-
-def test_an_empty_token_scrubs_nothing() -> None:
-    scrubber = Scrubber("")
-    assert scrubber.feed(b"anything") + scrubber.flush() == b"anything"
 
 
 def grant(now: float = 1000.0, seconds: int = 1800) -> tokens.UrlGrant:

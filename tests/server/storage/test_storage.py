@@ -482,6 +482,9 @@ async def test_a_database_created_by_main_opens_with_its_data(tmp_path: Path, ba
             assert key is not None
             assert (key.user_name, key.sealed_secret) == ("alice", b"s")
             assert await old.list_user_policies("alice") == [("p", "{}")]
+            alice = await old.get_user("alice")  # migration 4 gave her an IAM-style id
+            assert alice is not None
+            assert re.fullmatch(r"AIDA[0-9A-F]{17}", alice.user_id)
             assert await old.signing_keys() == [("k1", b"key", 1.0)]
             assert await old.shared_secret("master-key", b"other") == b"M"
             assert not await old.redeem_once("used", expires_at=100.0, now=1.0)
