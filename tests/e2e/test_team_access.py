@@ -106,7 +106,8 @@ async def call(
 
 def sign_in_reason(response: aiohttp.ClientResponse) -> str | None:
     location = response.headers.get("Location", "")
-    if response.status != 302 or not location.startswith("/_nbpresign/sign-in"):
+    # The console's sign-in page, on the API host.
+    if response.status != 302 or urlsplit(location).path != "/_nbpresign/sign-in":
         return None
     return parse_qs(urlsplit(location).query)["reason"][0]
 
