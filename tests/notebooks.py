@@ -305,3 +305,51 @@ def jupyter_server(root: Path) -> Iterator[Jupyter]:
         yield jupyter
     finally:
         stop_jupyter(jupyter)
+
+
+def from_address(address: str) -> aiohttp.ClientSession:
+    """A client whose connections come from `address`, resolving *.localhost as browsers do."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(local_addr=(address, 0), resolver=LoopbackResolver()),
+        cookie_jar=aiohttp.CookieJar(),
+    )
+
+
+async def call(
+    live: LiveService,
+    identity: SigningIdentity,
+    operation: str,
+    body: dict[str, Any],
+    *,
+    address: str,
+    forwarded_for: str | None = None,
+    forwarded_proto: str | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """A signed AWS JSON call to the live service, from a real source address."""
+    from conftest import sign_http
+
+    endpoint = f"http://127.0.0.1:{live.http_port}/"
+    raw = json.dumps(body).encode()
+    headers = {
+        "Content-Type": "application/x-amz-json-1.1",
+        "X-Amz-Target": f"SageMaker.{operation}",
+    }
+    if forwarded_for:
+        headers["X-Forwarded-For"] = forwarded_for
+    if forwarded_proto:
+        headers["X-Forwarded-Proto"] = forwarded_proto
+    async with (
+        from_address(address) as session,
+        session.post(
+            endpoint, data=raw, headers=sign_http(identity, endpoint, raw, headers)
+        ) as response,
+    ):
+        return response.status, await response.json(content_type=None)
+
+
+def sign_in_reason(response: aiohttp.ClientResponse) -> str | None:
+    """Why a refused notebook request was sent to the console's sign-in page, or None."""
+    location = response.headers.get("Location", "")
+    if response.status != 302 or urllib.parse.urlsplit(location).path != "/_nbpresign/sign-in":
+        return None
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)["reason"][0]

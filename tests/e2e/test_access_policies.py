@@ -12,8 +12,6 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import grpc
@@ -29,9 +27,16 @@ from nbpresign.common.signing import sign_grpc_call
 from nbpresign.v1 import notebook_instances_pb2 as nb
 from nbpresign.v1 import notebook_instances_pb2_grpc as nb_grpc
 
-from conftest import sign_http
 from databases import BACKENDS, database_for
-from notebooks import Jupyter, LiveService, LoopbackResolver, jupyter_server, live_service
+from notebooks import (
+    Jupyter,
+    LiveService,
+    call,
+    from_address,
+    jupyter_server,
+    live_service,
+    sign_in_reason,
+)
 
 PRESIGN = "sagemaker:CreatePresignedNotebookInstanceUrl"
 ALLOWED = "127.0.0.2"
@@ -100,51 +105,6 @@ async def notebook(live: LiveService, jupyter: Jupyter) -> str:
     async with AsyncClient(live.grpc_target, identity=live.identity) as client:
         await client.register_notebook_instance(name, jupyter.url, jupyter.token)
     return name
-
-
-def from_address(address: str) -> aiohttp.ClientSession:
-    """A client whose connections come from `address`, resolving *.localhost as browsers do."""
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(local_addr=(address, 0), resolver=LoopbackResolver()),
-        cookie_jar=aiohttp.CookieJar(),
-    )
-
-
-async def call(
-    live: LiveService,
-    identity: SigningIdentity,
-    operation: str,
-    body: dict[str, Any],
-    *,
-    address: str,
-    forwarded_for: str | None = None,
-    forwarded_proto: str | None = None,
-) -> tuple[int, dict[str, Any]]:
-    endpoint = f"http://127.0.0.1:{live.http_port}/"
-    raw = json.dumps(body).encode()
-    headers = {
-        "Content-Type": "application/x-amz-json-1.1",
-        "X-Amz-Target": f"SageMaker.{operation}",
-    }
-    if forwarded_for:
-        headers["X-Forwarded-For"] = forwarded_for
-    if forwarded_proto:
-        headers["X-Forwarded-Proto"] = forwarded_proto
-    async with (
-        from_address(address) as session,
-        session.post(
-            endpoint, data=raw, headers=sign_http(identity, endpoint, raw, headers)
-        ) as response,
-    ):
-        return response.status, await response.json(content_type=None)
-
-
-def sign_in_reason(response: aiohttp.ClientResponse) -> str | None:
-    location = response.headers.get("Location", "")
-    # The console's sign-in page, on the API host.
-    if response.status != 302 or urlsplit(location).path != "/_nbpresign/sign-in":
-        return None
-    return parse_qs(urlsplit(location).query)["reason"][0]
 
 
 async def test_the_call_is_allowed_only_from_the_listed_range(

@@ -31,6 +31,7 @@ from notebooks import (
     origin,
     redeem,
     register,
+    sign_in_reason,
     start_jupyter,
     start_kernel,
     stop_jupyter,
@@ -57,14 +58,6 @@ async def live(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
 @pytest.fixture
 async def notebook(live: LiveService, jupyter: Jupyter) -> str:
     return await register(live, jupyter.url, jupyter.token)
-
-
-def sign_in_reason(response: aiohttp.ClientResponse) -> str | None:
-    location = response.headers.get("Location", "")
-    # The console's sign-in page, on the API host.
-    if response.status != 302 or urlsplit(location).path != "/_nbpresign/sign-in":
-        return None
-    return parse_qs(urlsplit(location).query)["reason"][0]
 
 
 async def test_redeem_sets_the_session_cookie_and_drops_the_token(

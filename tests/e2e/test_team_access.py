@@ -9,7 +9,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
@@ -19,9 +18,16 @@ from nbpresign.client import Client
 from nbpresign.client.credentials import SigningIdentity
 from nbpresign.server.proxy.app import RECHECK_SECONDS
 
-from conftest import sign_http
 from databases import BACKENDS, database_for
-from notebooks import Jupyter, LiveService, LoopbackResolver, jupyter_server, live_service
+from notebooks import (
+    Jupyter,
+    LiveService,
+    call,
+    from_address,
+    jupyter_server,
+    live_service,
+    sign_in_reason,
+)
 
 PRESIGN = "sagemaker:CreatePresignedNotebookInstanceUrl"
 ALLOWED = "127.0.0.2"
@@ -64,52 +70,6 @@ def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
 async def live(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[LiveService]:
     async with database_for(request.param) as db, live_service(tmp_path / "data", db=db) as up:
         yield up
-
-
-# As in test_access_policies: clients from real source addresses, signed AWS JSON calls.
-def from_address(address: str) -> aiohttp.ClientSession:
-    """A client whose connections come from `address`, resolving *.localhost as browsers do."""
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(local_addr=(address, 0), resolver=LoopbackResolver()),
-        cookie_jar=aiohttp.CookieJar(),
-    )
-
-
-async def call(
-    live: LiveService,
-    identity: SigningIdentity,
-    operation: str,
-    body: dict[str, Any],
-    *,
-    address: str,
-    forwarded_for: str | None = None,
-    forwarded_proto: str | None = None,
-) -> tuple[int, dict[str, Any]]:
-    endpoint = f"http://127.0.0.1:{live.http_port}/"
-    raw = json.dumps(body).encode()
-    headers = {
-        "Content-Type": "application/x-amz-json-1.1",
-        "X-Amz-Target": f"SageMaker.{operation}",
-    }
-    if forwarded_for:
-        headers["X-Forwarded-For"] = forwarded_for
-    if forwarded_proto:
-        headers["X-Forwarded-Proto"] = forwarded_proto
-    async with (
-        from_address(address) as session,
-        session.post(
-            endpoint, data=raw, headers=sign_http(identity, endpoint, raw, headers)
-        ) as response,
-    ):
-        return response.status, await response.json(content_type=None)
-
-
-def sign_in_reason(response: aiohttp.ClientResponse) -> str | None:
-    location = response.headers.get("Location", "")
-    # The console's sign-in page, on the API host.
-    if response.status != 302 or urlsplit(location).path != "/_nbpresign/sign-in":
-        return None
-    return parse_qs(urlsplit(location).query)["reason"][0]
 
 
 async def open_kernel_socket(
